@@ -1,0 +1,56 @@
+"""`python -m ablate [-m] key=value ...`: the Hydra entry point, and nothing else."""
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import sys
+import time
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "conf")
+OUTCOMES: list[str] = []   # statuses of the jobs this process ran (the basic launcher runs them here)
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
+def task(cfg: DictConfig) -> str:
+    from ablate.run import run_job
+
+    hc = HydraConfig.get()
+    choices = {k: v for k, v in hc.runtime.choices.items() if not k.startswith("hydra")}
+    label = hc.job.override_dirname or "run"
+    status = run_job(cfg, hc.runtime.output_dir, list(hc.overrides.task), choices, label)
+    OUTCOMES.append(status)
+    return status
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main() -> None:
+    # One stamp per command, inherited by launcher workers: sweeps started in the same second get
+    # different folders, and every job of one sweep agrees on its folder.
+    os.environ.setdefault("ABLATE_STAMP", time.strftime("%Y-%m-%d/%H-%M-%S") + f"_{os.getpid()}{secrets.token_hex(2)}")
+    if not Path(CONFIG_DIR).is_dir():
+        sys.exit(f"error: the config folder {CONFIG_DIR} is missing: install ablate from a checkout "
+                 f"with `pip install -e .`")
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        task()
+    except KeyboardInterrupt:
+        print("interrupted: completed records are kept; run the same command again to finish the rest",
+              file=sys.stderr)
+        sys.exit(130)
+    from ablate import sweep_end
+
+    if sweep_end.LAST_SWEEP.get("failed") or (not sweep_end.LAST_SWEEP and "failed" in OUTCOMES):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,68 @@
+"""Predictions in batches and the test-split metrics of a run's record."""
+from __future__ import annotations
+
+from contextlib import nullcontext
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+
+def autocast(device: torch.device, precision: str):
+    if precision == "bf16":
+        return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+    return nullcontext()
+
+
+@torch.no_grad()
+def predict(model: torch.nn.Module, x: torch.Tensor, prepare: Callable[[torch.Tensor], torch.Tensor],
+            batch_size: int, precision: str, flip: bool = False) -> torch.Tensor:
+    """Float32 logits for uint8 images x, in eval mode; flip=True mirrors the images first."""
+    was_training = model.training
+    model.eval()
+    out = []
+    for i in range(0, len(x), batch_size):
+        xb = x[i:i + batch_size]
+        if flip:
+            xb = xb.flip(-1)
+        with autocast(xb.device, precision):
+            out.append(model(prepare(xb)).float())
+    model.train(was_training)
+    return torch.cat(out) if out else torch.zeros(0)
+
+
+def expected_calibration_error(probs: torch.Tensor, y: torch.Tensor, bins: int = 15) -> float:
+    """ECE with equal-width confidence bins: sum over bins of |accuracy - confidence| x bin share."""
+    conf, pred = probs.max(1)
+    correct = (pred == y).float()
+    idx = torch.clamp((conf * bins).long(), max=bins - 1)
+    count = torch.bincount(idx, minlength=bins).float()
+    acc_sum = torch.bincount(idx, weights=correct, minlength=bins)
+    conf_sum = torch.bincount(idx, weights=conf, minlength=bins)
+    return float((acc_sum - conf_sum).abs().sum() / max(len(y), 1))
+
+
+def confusion_matrix(pred: torch.Tensor, y: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Counts: rows are true classes, columns predicted classes."""
+    return torch.bincount(y * num_classes + pred, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+
+
+def split_metrics(logits: torch.Tensor, y: torch.Tensor, num_classes: int,
+                 logits_flipped: torch.Tensor | None = None) -> dict:
+    """Accuracy, flip-TTA accuracy, NLL, ECE, per-class accuracy and confusion matrix on one split."""
+    probs = logits.softmax(1)
+    pred = probs.argmax(1)
+    cm = confusion_matrix(pred, y, num_classes).cpu()
+    per_class = cm.diag().float() / cm.sum(1).clamp(min=1).float()
+    out = {
+        "test_acc": float((pred == y).float().mean()),
+        "test_nll": float(F.cross_entropy(logits, y)),
+        "test_ece": expected_calibration_error(probs, y),
+        "per_class_acc": [float(v) for v in per_class],
+        "confusion_matrix": cm.tolist(),
+        "test_acc_tta": None,
+    }
+    if logits_flipped is not None:
+        tta = (probs + logits_flipped.softmax(1)).argmax(1)
+        out["test_acc_tta"] = float((tta == y).float().mean())
+    return out

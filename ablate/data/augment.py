@@ -1,0 +1,127 @@
+"""Batch augmentation with tensor ops, on whatever device the batch lives (the GPU in training).
+
+Every op takes a batch of images (B, C, H, W), uint8 or float, plus a torch.Generator on the batch's
+device, and returns a batch of the same dtype and shape. A new augmentation is one function registered
+here and one YAML file in conf/aug/ that lists it in `ops`.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from ablate.errors import ConfigError
+
+AugOp = Callable[..., torch.Tensor]
+OPS: dict[str, AugOp] = {}
+
+
+def register(name: str) -> Callable[[AugOp], AugOp]:
+    def add(fn: AugOp) -> AugOp:
+        OPS[name] = fn
+        return fn
+    return add
+
+
+def _uniform(n: int, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    return torch.rand(n, device=x.device, generator=g)
+
+
+@register("flip")
+def flip(x: torch.Tensor, g: torch.Generator, p: float = 0.5) -> torch.Tensor:
+    """Horizontal flip of each image with probability p."""
+    mask = _uniform(len(x), x, g) < p
+    return torch.where(mask[:, None, None, None], x.flip(-1), x)
+
+
+def crop_offsets(n: int, padding: int, x: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    dy = torch.randint(0, 2 * padding + 1, (n,), device=x.device, generator=g)
+    dx = torch.randint(0, 2 * padding + 1, (n,), device=x.device, generator=g)
+    return dy, dx
+
+
+@register("crop")
+def crop(x: torch.Tensor, g: torch.Generator, padding: int = 4, mode: str = "reflect") -> torch.Tensor:
+    """Random crop back to (H, W) from each image padded by `padding` pixels (reflect or zeros)."""
+    if padding <= 0:
+        return x
+    b, c, h, w = x.shape
+    pad_mode = {"reflect": "reflect", "zeros": "constant", "constant": "constant", "replicate": "replicate"}
+    if mode not in pad_mode:
+        raise ConfigError(f"aug crop mode={mode!r} is unknown: use reflect, zeros or replicate")
+    # reflect padding is not implemented for uint8 everywhere: pad in float (exact for 0..255)
+    padded = F.pad(x.float(), (padding,) * 4, mode=pad_mode[mode]).to(x.dtype)
+    dy, dx = crop_offsets(b, padding, x, g)
+    rows = (dy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]  # (B, 1, H, 1)
+    cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, None, :]  # (B, 1, 1, W)
+    bi = torch.arange(b, device=x.device)[:, None, None, None]
+    ci = torch.arange(c, device=x.device)[None, :, None, None]
+    return padded[bi, ci, rows, cols]
+
+
+def _to_unit(x: torch.Tensor) -> torch.Tensor:
+    return x.float() / 255 if x.dtype == torch.uint8 else x
+
+
+def _from_unit(y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    y = y.clamp(0, 1)
+    return (y * 255).round().to(torch.uint8) if like.dtype == torch.uint8 else y.to(like.dtype)
+
+
+@register("color_jitter")
+def color_jitter(x: torch.Tensor, g: torch.Generator, brightness: float = 0.2, contrast: float = 0.2,
+                 saturation: float = 0.2) -> torch.Tensor:
+    """Per-image brightness, contrast and saturation factors drawn from [1 - s, 1 + s] (torchvision's ranges)."""
+    n = len(x)
+    y = _to_unit(x)
+
+    def factor(s: float) -> torch.Tensor:
+        return (1 - s + 2 * s * _uniform(n, x, g))[:, None, None, None]
+
+    gray_w = torch.tensor([0.299, 0.587, 0.114], device=x.device)[None, :, None, None]
+    if brightness > 0:
+        y = (y * factor(brightness)).clamp(0, 1)
+    if contrast > 0:
+        mean = (y * gray_w).sum(1, keepdim=True).mean((2, 3), keepdim=True)
+        y = (mean + factor(contrast) * (y - mean)).clamp(0, 1)
+    if saturation > 0:
+        gray = (y * gray_w).sum(1, keepdim=True)
+        y = (gray + factor(saturation) * (y - gray)).clamp(0, 1)
+    return _from_unit(y, x)
+
+
+@register("cutout")
+def cutout(x: torch.Tensor, g: torch.Generator, size: int = 16, fill: int = 128) -> torch.Tensor:
+    """Fill one size x size square per image (centre uniform over the image, clipped at the border)."""
+    b, _, h, w = x.shape
+    cy = torch.randint(0, h, (b,), device=x.device, generator=g)[:, None, None]
+    cx = torch.randint(0, w, (b,), device=x.device, generator=g)[:, None, None]
+    ys = torch.arange(h, device=x.device)[None, :, None]
+    xs = torch.arange(w, device=x.device)[None, None, :]
+    half = size // 2
+    inside = (ys >= cy - half) & (ys < cy - half + size) & (xs >= cx - half) & (xs < cx - half + size)
+    fill_value = fill if x.dtype == torch.uint8 else fill / 255
+    return x.masked_fill(inside[:, None], fill_value)
+
+
+class BatchAugment:
+    """A list of ops from the `aug` config, applied in order to training batches only."""
+
+    def __init__(self, ops: list[dict] | None):
+        self.ops = []
+        for spec in ops or []:
+            spec = dict(spec)
+            name = spec.pop("op", None)
+            if name not in OPS:
+                raise ConfigError(f"unknown augmentation op {name!r} in aug.ops: use one of {sorted(OPS)} "
+                                  f"or register a new one in ablate/data/augment.py")
+            self.ops.append((OPS[name], spec))
+
+    def __call__(self, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        for fn, params in self.ops:
+            x = fn(x, g, **params)
+        return x
+
+    def __bool__(self) -> bool:
+        return bool(self.ops)

@@ -1,0 +1,62 @@
+"""Check a composed config before any work, so a bad value ends with a message that names the key and the fix."""
+from __future__ import annotations
+
+from numbers import Real
+
+from ablate.errors import ConfigError
+
+
+def _get(cfg, dotted: str):
+    node = cfg
+    for part in dotted.split("."):
+        if part not in node:
+            raise ConfigError(f"the config has no key {dotted}: add it, or check the spelling in your overrides")
+        node = node[part]
+    return node
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_num(v) -> bool:
+    return isinstance(v, Real) and not isinstance(v, bool)
+
+
+def _need(cond: bool, key: str, value, what: str, example: str) -> None:
+    if not cond:
+        raise ConfigError(f"{key} must be {what}, got {value!r} ({type(value).__name__}): "
+                          f"set e.g. {key}={example}")
+
+
+CHECKS = [
+    # key, predicate, description, example
+    ("trainer.epochs", lambda v: _is_int(v) and v > 0, "a positive integer", "10"),
+    ("trainer.batch_size", lambda v: _is_int(v) and v > 0, "a positive integer", "512"),
+    ("trainer.eval_batch_size", lambda v: _is_int(v) and v > 0, "a positive integer", "1024"),
+    ("trainer.precision", lambda v: v in ("fp32", "bf16"), "fp32 or bf16", "bf16"),
+    ("trainer.device", lambda v: isinstance(v, str) and v.split(":")[0] in ("auto", "cpu", "cuda", "mps"),
+     "auto, cpu, cuda or cuda:N", "auto"),
+    ("trainer.progress", lambda v: v in ("auto", "bar", "log", "none"), "auto, bar, log or none", "log"),
+    ("optim.lr", lambda v: _is_num(v) and v > 0, "a positive number", "0.1"),
+    ("optim.weight_decay", lambda v: _is_num(v) and v >= 0, "a number >= 0", "5e-4"),
+    ("loss.label_smoothing", lambda v: _is_num(v) and 0 <= v < 1, "a number in [0, 1)", "0.1"),
+    ("schedule.warmup_epochs", lambda v: _is_num(v) and v >= 0, "a number >= 0", "1"),
+    ("data.val_size", lambda v: _is_int(v) and v >= 0, "an integer >= 0", "5000"),
+    ("data.train_subset", lambda v: v is None or (_is_int(v) and v > 0), "null or a positive integer", "5000"),
+    ("seed", lambda v: _is_int(v) and v >= 0, "an integer >= 0", "0"),
+]
+
+
+def validate(cfg) -> None:
+    for key, ok, what, example in CHECKS:
+        value = _get(cfg, key)
+        _need(ok(value), key, value, what, example)
+    if "momentum" in cfg.optim:
+        m = cfg.optim.momentum
+        _need(_is_num(m) and 0 <= m < 1, "optim.momentum", m, "a number in [0, 1)", "0.9")
+    if cfg.optim.get("nesterov") and not (cfg.optim.get("momentum") or 0) > 0:
+        raise ConfigError("optim.nesterov=true needs optim.momentum > 0: set optim.momentum=0.9 "
+                          "(or optim.nesterov=false)")
+    if cfg.data.name in ("cifar10", "cifar100", "imagefolder") and not cfg.data.root:
+        raise ConfigError(f"data.root is empty: set data.root to the folder that holds the {cfg.data.name} data")

@@ -1,0 +1,113 @@
+"""`python -m ablate` as a user runs it: real sweeps in a subprocess, resume by rerun, failures, bad input."""
+from __future__ import annotations
+
+import json
+import pickle
+
+import pytest
+
+from ablate import records
+from conftest import TINY
+from test_data import write_fake_cifar10, write_imagefolder
+
+
+def completed(sweep):
+    return {p.parent.name: json.loads(p.read_text()) for p in sweep.rglob("results.json")}
+
+
+def test_sweep_2x2_then_rerun_skips_all_four(ablate_cli, tmp_path):
+    sweep = tmp_path / "sweep"
+    args = ["-m", *TINY, "aug=none,cropflip", "schedule=none,cosine", "trainer.epochs=2",
+            f"hydra.sweep.dir={sweep}"]
+    first = ablate_cli(args, cwd=tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    recs = completed(sweep)
+    assert len(recs) == 4 and all(r["status"] == "completed" for r in recs.values())
+    assert {(r["choices"]["aug"], r["choices"]["schedule"]) for r in recs.values()} == \
+        {("none", "none"), ("none", "cosine"), ("cropflip", "none"), ("cropflip", "cosine")}
+    stamps = {p: p.stat().st_mtime_ns for p in sweep.rglob("results.json")}
+    second = ablate_cli(args, cwd=tmp_path)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert second.stdout.count("skip ") == 4
+    assert stamps == {p: p.stat().st_mtime_ns for p in sweep.rglob("results.json")}
+
+
+def test_failing_job_leaves_the_others_complete_and_exits_nonzero(ablate_cli, tmp_path):
+    sweep = tmp_path / "sweep"
+    res = ablate_cli(["-m", *TINY, "trainer.epochs=1", "data.val_size=100,99999",
+                      f"hydra.sweep.dir={sweep}"], cwd=tmp_path)
+    assert res.returncode != 0
+    statuses = sorted(r["status"] for r in completed(sweep).values())
+    assert statuses == ["completed", "failed"]
+    assert "1 completed, 1 failed" in res.stdout
+    assert "Traceback" not in (res.stdout + res.stderr).strip().splitlines()[-1]
+
+
+def test_default_sweep_dirs_do_not_collide(ablate_cli, tmp_path):
+    import subprocess
+    import sys
+    import os
+    cmd = [sys.executable, "-m", "ablate", "-m", *TINY, "trainer.epochs=1", "data.num_train=300",
+           "data.val_size=50"]
+    env = {k: v for k, v in os.environ.items() if k != "ABLATE_STAMP"}
+    procs = [subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+             for _ in range(2)]
+    for p in procs:
+        assert p.wait(timeout=300) == 0, p.stdout.read().decode()
+    results = list((tmp_path / "multirun").rglob("results.json"))
+    assert len(results) == 2 and results[0].parent.parent != results[1].parent.parent
+
+
+def corrupt(tmp_path):
+    folder = write_fake_cifar10(tmp_path / "c")
+    (folder / "data_batch_2").write_bytes(b"\x80\x04truncated")
+    return ["data=cifar10", f"data.root={tmp_path / 'c'}", "data.download=false"]
+
+
+def badsize(tmp_path):
+    write_imagefolder(tmp_path / "imgs", bad=(28, 28))
+    return ["data=imagefolder", f"data.root={tmp_path / 'imgs'}", "data.val_size=2"]
+
+
+BAD_INPUTS = [
+    # overrides, words the message must contain
+    (["aug=nope"], ["aug", "nope"]),
+    (["trainer.epochs=abc"], ["trainer.epochs", "positive integer"]),
+    (["trainer.epochs=0"], ["trainer.epochs", "positive integer"]),
+    (["trainer.batch_size=-8"], ["trainer.batch_size"]),
+    (["optim.lr=0"], ["optim.lr", "positive"]),
+    (["optim.lr=fast"], ["optim.lr"]),
+    (["trainer.precision=fp8"], ["trainer.precision", "bf16"]),
+    (["triner.epochs=3"], ["triner"]),
+    (lambda t: ["data=cifar10", f"data.root={t / 'empty'}", "data.download=false"],
+     ["does not exist", "data.download=true"]),
+    (corrupt, ["data_batch_2", "corrupt"]),
+    (badsize, ["odd.png", "28x28", "data.resize=true"]),
+]
+
+
+@pytest.mark.parametrize("overrides,words", BAD_INPUTS,
+                         ids=[" ".join(o) if isinstance(o, list) else o.__name__ if o.__name__ != "<lambda>"
+                              else "missing_dataset" for o, _ in BAD_INPUTS])
+def test_bad_input_ends_with_a_message_naming_the_key_and_no_traceback(ablate_cli, tmp_path, overrides, words):
+    extra = overrides(tmp_path) if callable(overrides) else overrides
+    base = [a for a in TINY if not any(a.startswith(e.split("=")[0] + "=") for e in extra)]
+    res = ablate_cli([*base, "trainer.epochs=1", f"hydra.run.dir={tmp_path / 'run'}", *extra], cwd=tmp_path)
+    out = (res.stdout + res.stderr).strip()
+    assert res.returncode != 0, out
+    tail = "\n".join(out.splitlines()[-3:])
+    assert "Traceback" not in tail, out
+    for w in words:
+        assert w in out, f"{w!r} not in:\n{out}"
+
+
+def test_bad_input_loses_no_finished_record(ablate_cli, tmp_path):
+    sweep = tmp_path / "sweep"
+    ok = ablate_cli(["-m", *TINY, "trainer.epochs=1", "seed=0", f"hydra.sweep.dir={sweep}"], cwd=tmp_path)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    before = {p: p.read_bytes() for p in sweep.rglob("results.json")}
+    bad = ablate_cli(["-m", *TINY, "trainer.epochs=1", "seed=0,1", "optim.lr=-1", f"hydra.sweep.dir={sweep}"],
+                     cwd=tmp_path)
+    assert bad.returncode != 0
+    assert all(p.read_bytes() == b for p, b in before.items())
+    assert records.is_complete(json.loads(next(iter(before.values()))))

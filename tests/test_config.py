@@ -1,0 +1,111 @@
+"""Every option of every config group composes and builds."""
+from __future__ import annotations
+
+import torch
+import pytest
+
+from ablate.core.optim import build_optimizer, lr_factor
+from ablate.data.augment import BatchAugment
+from ablate.models import build_model
+from ablate.run import settings_from_config
+from ablate.validate import validate
+from conftest import CONF
+
+
+def options(group):
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+def test_every_group_has_its_options():
+    assert options("data") == ["cifar10", "cifar100", "imagefolder", "synthetic"]
+    assert options("model") == ["resnet18", "resnet50", "simple_cnn", "small_cnn", "vgg16_bn"]
+    assert options("aug") == ["cropflip", "cropflip_jitter", "cutout", "flip", "none"]
+    assert options("schedule") == ["cosine", "none", "onecycle", "step"]
+    assert options("optim") == ["adam", "adamw", "sgd"]
+    assert options("loss") == ["ce", "label_smoothing"]
+    assert set(options("experiment")) >= {"ladder", "resnet18_94"}
+
+
+@pytest.mark.parametrize("name", options("model"))
+def test_model_options_build_and_run(make_cfg, name):
+    cfg = make_cfg([f"model={name}"])
+    model = build_model(num_classes=10, **cfg.model)
+    model.eval()
+    with torch.no_grad():
+        out = model(torch.randn(2, 3, 32, 32))
+    assert out.shape == (2, 10)
+
+
+@pytest.mark.parametrize("name", options("aug"))
+def test_aug_options_build_and_keep_shape(make_cfg, name):
+    cfg = make_cfg([f"aug={name}"])
+    aug = BatchAugment(cfg.aug.ops)
+    x = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
+    y = aug(x, torch.Generator().manual_seed(0))
+    assert y.dtype == x.dtype and y.shape == x.shape
+
+
+@pytest.mark.parametrize("optim", options("optim"))
+@pytest.mark.parametrize("schedule", options("schedule"))
+def test_optim_and_schedule_options_build(make_cfg, optim, schedule):
+    cfg = make_cfg([f"optim={optim}", f"schedule={schedule}", "data=synthetic"])
+    validate(cfg)
+    s = settings_from_config(cfg)
+    opt = build_optimizer(torch.nn.Linear(2, 2).parameters(), s.optim)
+    f = lr_factor(s.schedule, total_steps=100, steps_per_epoch=10)
+    assert all(0 < f(t) <= 1.0 + 1e-9 for t in range(100))
+    assert opt.param_groups[0]["lr"] == s.optim.lr
+
+
+@pytest.mark.parametrize("name", options("data"))
+def test_data_options_compose_with_the_shared_keys(make_cfg, name):
+    overrides = [f"data={name}"] + (["data.root=/somewhere"] if name == "imagefolder" else [])
+    cfg = make_cfg(overrides)
+    for key in ("root", "download", "val_size", "train_subset"):
+        assert key in cfg.data
+    validate(cfg)
+
+
+@pytest.mark.parametrize("name", options("loss"))
+def test_loss_options(make_cfg, name):
+    cfg = make_cfg([f"loss={name}"])
+    assert cfg.loss.label_smoothing == (0.1 if name == "label_smoothing" else 0.0)
+
+
+def test_schedule_rungs_bundle_the_optimizer_settings(make_cfg):
+    none = make_cfg(["schedule=none"])
+    assert (none.optim.lr, none.optim.momentum, none.optim.weight_decay) == (0.1, 0.0, 0.0)
+    cos = make_cfg(["schedule=cosine"])
+    assert (cos.schedule.name, cos.optim.momentum, cos.optim.weight_decay) == ("cosine", 0.9, 5e-4)
+    # every part of the rung stays overridable
+    assert make_cfg(["schedule=cosine", "optim.momentum=0"]).optim.momentum == 0
+
+
+def test_ladder_experiment_sweeps_four_rungs_over_five_seeds(make_cfg):
+    cfg = make_cfg(["experiment=ladder"], hydra_cfg=True)
+    params = cfg.hydra.sweeper.params
+    assert params.rung.split(",") == ["0_baseline", "1_cropflip", "2_cosine", "3_label_smoothing"]
+    assert params.seed == "range(0,5)"
+    assert str(cfg.hydra.mode) == "RunMode.MULTIRUN"
+    expected = {"0_baseline": ("none", "constant", 0.0, 0.0, 0.0),
+                "1_cropflip": ("cropflip", "constant", 0.0, 0.0, 0.0),
+                "2_cosine": ("cropflip", "cosine", 0.9, 5e-4, 0.0),
+                "3_label_smoothing": ("cropflip", "cosine", 0.9, 5e-4, 0.1)}
+    for rung, want in expected.items():
+        c = make_cfg(["experiment=ladder", f"rung={rung}"])
+        got = (c.aug.name, c.schedule.name, c.optim.momentum, c.optim.weight_decay, c.loss.label_smoothing)
+        assert got == want, rung
+        assert (c.model.name, c.trainer.epochs, c.optim.name, c.optim.lr) == ("small_cnn", 100, "sgd", 0.1)
+
+
+def test_resnet18_recipe(make_cfg):
+    c = make_cfg(["experiment=resnet18_94"])
+    assert (c.model.name, c.aug.name, c.schedule.name, c.loss.label_smoothing) == \
+        ("resnet18", "cropflip_jitter", "cosine", 0.1)
+    assert (c.optim.lr, c.optim.nesterov, c.optim.momentum, c.optim.weight_decay) == (0.1, True, 0.9, 5e-4)
+    assert (c.trainer.batch_size, c.trainer.epochs) == (128, 100)
+
+
+def test_default_config_is_the_ladder_model_on_cifar10(make_cfg):
+    c = make_cfg([])
+    assert (c.data.name, c.model.name, c.trainer.epochs, c.aug.name) == ("cifar10", "small_cnn", 100, "none")

@@ -1,0 +1,129 @@
+"""Loaders: the official CIFAR pickle layout, a user's image folders, synthetic data, the val split."""
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from ablate.data import load_dataset, make_splits
+from ablate.data.dataset import stratified_take
+from ablate.data.synthetic import load_synthetic
+from ablate.errors import ConfigError, DataError
+
+
+def write_fake_cifar10(root, n_per_batch=20):
+    """A tiny copy of the official cifar-10-batches-py layout (no md5 sums match, as with the offline copy)."""
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    names = ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"]
+    for name in names:
+        d = {b"data": rng.integers(0, 256, (n_per_batch, 3072), dtype=np.uint8),
+             b"labels": [int(v) for v in np.arange(n_per_batch) % 10], b"batch_label": name.encode()}
+        with open(folder / name, "wb") as f:
+            pickle.dump(d, f)
+    with open(folder / "batches.meta", "wb") as f:
+        pickle.dump({b"label_names": [f"c{i}".encode() for i in range(10)]}, f)
+    return folder
+
+
+def test_cifar10_reads_the_official_layout_without_md5(tmp_path):
+    folder = write_fake_cifar10(tmp_path)
+    data = load_dataset("cifar10", root=str(tmp_path), download=False)
+    assert data.train_x.shape == (100, 3, 32, 32) and data.train_x.dtype == torch.uint8
+    assert data.test_x.shape == (20, 3, 32, 32) and data.class_names[3] == "c3"
+    with open(folder / "data_batch_1", "rb") as f:
+        raw = pickle.load(f)[b"data"][0]
+    # channel-planar rows: the first 1024 values are the red plane
+    assert torch.equal(data.train_x[0, 0].flatten(), torch.from_numpy(raw[:1024]))
+
+
+def test_missing_dataset_with_download_off_names_the_fix(tmp_path):
+    with pytest.raises(DataError, match="does not exist.*data.root.*data.download=true"):
+        load_dataset("cifar10", root=str(tmp_path / "nowhere"), download=False)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "wrong_shape"])
+def test_corrupt_batch_file_names_the_file(tmp_path, damage):
+    folder = write_fake_cifar10(tmp_path)
+    path = folder / "data_batch_3"
+    if damage == "truncate":
+        path.write_bytes(path.read_bytes()[:500])
+    elif damage == "garbage":
+        path.write_bytes(b"not a pickle at all")
+    else:
+        with open(path, "wb") as f:
+            pickle.dump({b"data": np.zeros((5, 100), np.uint8), b"labels": [0] * 5}, f)
+    with pytest.raises(DataError, match="data_batch_3"):
+        load_dataset("cifar10", root=str(tmp_path), download=False)
+
+
+def write_imagefolder(root, size=32, bad=None):
+    for split, n in (("train", 6), ("test", 2)):
+        for cls in ("cat", "dog"):
+            d = root / split / cls
+            d.mkdir(parents=True)
+            for i in range(n):
+                Image.new("RGB", (size, size), (i * 20, 100 if cls == "cat" else 200, 0)).save(d / f"{i}.png")
+    if bad:
+        Image.new("RGB", bad, (0, 0, 0)).save(root / "train" / "dog" / "odd.png")
+
+
+def test_imagefolder_loads_class_folders(tmp_path):
+    write_imagefolder(tmp_path)
+    data = load_dataset("imagefolder", root=str(tmp_path), image_size=32)
+    assert data.class_names == ["cat", "dog"]
+    assert data.train_x.shape == (12, 3, 32, 32) and data.test_x.shape == (4, 3, 32, 32)
+    assert data.train_y.tolist() == [0] * 6 + [1] * 6
+    assert int(data.train_x[7, 1, 0, 0]) == 200
+
+
+def test_imagefolder_wrong_size_names_the_file_and_the_fix(tmp_path):
+    write_imagefolder(tmp_path, bad=(40, 30))
+    with pytest.raises(DataError, match=r"odd.png is 40x30, expected 32x32.*data.resize=true"):
+        load_dataset("imagefolder", root=str(tmp_path), image_size=32)
+    data = load_dataset("imagefolder", root=str(tmp_path), image_size=32, resize=True)
+    assert data.train_x.shape == (13, 3, 32, 32)
+
+
+def test_imagefolder_missing_split_folder(tmp_path):
+    (tmp_path / "train" / "a").mkdir(parents=True)
+    with pytest.raises(DataError, match="test"):
+        load_dataset("imagefolder", root=str(tmp_path))
+
+
+def test_synthetic_is_seeded_and_cifar_shaped():
+    a, b = load_synthetic(num_train=100, num_test=20), load_synthetic(num_train=100, num_test=20)
+    assert torch.equal(a.train_x, b.train_x) and a.train_x.shape == (100, 3, 32, 32)
+    assert sorted(a.train_y.unique().tolist()) == list(range(10))
+
+
+def test_val_split_is_stratified_seeded_and_disjoint():
+    data = load_synthetic(num_train=1000, num_test=10)
+    s1 = make_splits(data, 100, None, split_seed=0)
+    s2 = make_splits(data, 100, None, split_seed=0)
+    assert torch.equal(s1.val_x, s2.val_x) and len(s1.train_y) == 900
+    assert torch.bincount(s1.val_y).tolist() == [10] * 10
+    # disjoint: no val image appears in train (synthetic images are all distinct)
+    train_set = {bytes(x.numpy()) for x in s1.train_x}
+    assert not any(bytes(x.numpy()) in train_set for x in s1.val_x)
+    s3 = make_splits(data, 100, 250, split_seed=0)
+    assert len(s3.train_y) == 250 and torch.equal(s3.val_x, s1.val_x)
+    assert torch.bincount(s3.train_y).tolist() == [25] * 10
+
+
+def test_split_sizes_out_of_range_name_the_key():
+    data = load_synthetic(num_train=100, num_test=10)
+    with pytest.raises(ConfigError, match="data.val_size"):
+        make_splits(data, 100, None, 0)
+    with pytest.raises(ConfigError, match="data.train_subset"):
+        make_splits(data, 10, 500, 0)
+
+
+def test_stratified_take_rounds_to_the_exact_count():
+    labels = np.array([0] * 7 + [1] * 5 + [2] * 3)
+    idx = stratified_take(labels, 8, np.random.default_rng(0))
+    assert len(idx) == 8 and len(set(idx)) == 8

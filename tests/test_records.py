@@ -1,0 +1,68 @@
+"""The run record: schema, atomic write, failure records, skipping complete jobs."""
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from ablate import records
+from ablate.run import run_job
+from conftest import TINY
+
+CHOICES = {"aug": "none", "data": "synthetic"}
+
+
+def job(make_cfg, tmp_path, extra=(), name="job"):
+    cfg = make_cfg(TINY + ["trainer.epochs=2", *extra])
+    return run_job(cfg, tmp_path / name, list(extra), CHOICES, name), tmp_path / name
+
+
+def test_completed_record_schema(make_cfg, tmp_path):
+    status, d = job(make_cfg, tmp_path, ["seed=3"])
+    assert status == "completed"
+    rec = json.loads((d / "results.json").read_text())
+    assert rec["status"] == "completed" and rec["seed"] == 3
+    assert rec["overrides"] == ["seed=3"] and rec["choices"] == CHOICES
+    assert rec["config"]["model"]["name"] == "small_cnn"
+    for key in ("test_acc", "test_acc_tta", "val_acc", "train_acc", "test_nll", "test_ece", "per_class_acc"):
+        assert key in rec["metrics"], key
+    for key in ("test_acc", "test_acc_tta", "val_acc", "train_acc"):
+        assert 0 <= rec["metrics"][key] <= 1
+    assert len(rec["confusion_matrix"]) == 10 and len(rec["class_names"]) == 10
+    assert set(rec["timing"]) >= {"train_seconds", "images_per_second"}
+    assert set(rec["env"]) >= {"torch", "device_name", "git_sha", "host", "date"}
+    rows = list(csv.DictReader(open(d / "history.csv")))
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert not list(d.glob(".*.tmp"))   # no temp file left behind
+
+
+def test_complete_record_is_skipped_untouched(make_cfg, tmp_path):
+    _, d = job(make_cfg, tmp_path)
+    before = (d / "results.json").read_bytes()
+    status, _ = job(make_cfg, tmp_path)
+    assert status == "skipped" and (d / "results.json").read_bytes() == before
+
+
+def test_failure_writes_a_failed_record_with_the_reason(make_cfg, tmp_path):
+    status, d = job(make_cfg, tmp_path, ["data.val_size=999999"])
+    assert status == "failed"
+    rec = records.read_record(d)
+    assert rec["status"] == "failed" and "data.val_size" in rec["error"] and "Traceback" in rec["traceback"]
+    # a failed record is retried by the next run
+    status, _ = job(make_cfg, tmp_path, ["data.val_size=999999"])
+    assert status == "failed"
+
+
+def test_atomic_write_keeps_the_old_file_on_error(tmp_path):
+    path = tmp_path / "results.json"
+    records.write_json_atomic(path, {"status": "completed", "metrics": {}})
+    with pytest.raises(TypeError):
+        records.write_json_atomic(path, {"status": object()})
+    assert json.loads(path.read_text())["status"] == "completed"
+    assert [p.name for p in tmp_path.iterdir()] == ["results.json"]
+
+
+def test_nan_becomes_null_in_json(tmp_path):
+    records.write_json_atomic(tmp_path / "r.json", {"x": float("nan"), "y": [1.0, float("inf")]})
+    assert json.loads((tmp_path / "r.json").read_text()) == {"x": None, "y": [1.0, None]}
