@@ -23,7 +23,8 @@ def task(cfg: DictConfig) -> str:
     hc = HydraConfig.get()
     choices = {k: v for k, v in hc.runtime.choices.items() if not k.startswith("hydra")}
     label = hc.job.override_dirname or "run"
-    status = run_job(cfg, hc.runtime.output_dir, list(hc.overrides.task), choices, label)
+    status = run_job(cfg, hc.runtime.output_dir, list(hc.overrides.task), choices, label,
+                     job_num=hc.job.get("num"))
     OUTCOMES.append(status)
     return status
 

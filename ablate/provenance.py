@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import platform
+import shlex
 import socket
 import subprocess
 import sys
@@ -33,6 +34,16 @@ def device_name(device: str) -> str:
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
 
 
+def command_line() -> str:
+    """The command as the user typed it: `python -m ablate ...` rather than `.../__main__.py ...`."""
+    exe = Path(sys.argv[0])
+    if exe.name == "__main__.py":
+        head = ["python", "-m", ".".join(exe.resolve().parent.relative_to(PROJECT_DIR).parts)]
+    else:
+        head = [exe.name]
+    return " ".join(head + [shlex.quote(a) for a in sys.argv[1:]])
+
+
 def environment(device: str = "cpu") -> dict:
     return {
         "torch": torch.__version__,
@@ -43,5 +54,5 @@ def environment(device: str = "cpu") -> dict:
         "git_sha": git_sha(),
         "host": socket.gethostname(),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.argv[0]).name] + sys.argv[1:]),
+        "command": command_line(),
     }

@@ -92,7 +92,8 @@ def train_job(cfg: DictConfig, job_dir: Path, label: str) -> dict:
     }
 
 
-def run_job(cfg: DictConfig, job_dir: str | Path, overrides: list[str], choices: dict, label: str) -> str:
+def run_job(cfg: DictConfig, job_dir: str | Path, overrides: list[str], choices: dict, label: str,
+            job_num: int | None = None) -> str:
     """Run one job into job_dir unless its record is complete. Returns the record's status or 'skipped'."""
     job_dir = Path(job_dir)
     job_dir.mkdir(parents=True, exist_ok=True)
@@ -108,6 +109,7 @@ def run_job(cfg: DictConfig, job_dir: str | Path, overrides: list[str], choices:
         "overrides": list(overrides),
         "choices": dict(choices),
         "label": label,
+        "job_num": job_num,
     }
     start = time.time()
     try:

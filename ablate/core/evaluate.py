@@ -31,15 +31,21 @@ def predict(model: torch.nn.Module, x: torch.Tensor, prepare: Callable[[torch.Te
     return torch.cat(out) if out else torch.zeros(0)
 
 
-def expected_calibration_error(probs: torch.Tensor, y: torch.Tensor, bins: int = 15) -> float:
-    """ECE with equal-width confidence bins: sum over bins of |accuracy - confidence| x bin share."""
-    conf, pred = probs.max(1)
+def reliability_bins(probs: torch.Tensor, y: torch.Tensor, bins: int = 15) -> dict:
+    """Per equal-width confidence bin: image count, summed correctness and summed confidence."""
+    conf, pred = probs.float().max(1)
     correct = (pred == y).float()
     idx = torch.clamp((conf * bins).long(), max=bins - 1)
-    count = torch.bincount(idx, minlength=bins).float()
-    acc_sum = torch.bincount(idx, weights=correct, minlength=bins)
-    conf_sum = torch.bincount(idx, weights=conf, minlength=bins)
-    return float((acc_sum - conf_sum).abs().sum() / max(len(y), 1))
+    return {"count": torch.bincount(idx, minlength=bins).tolist(),
+            "correct": torch.bincount(idx, weights=correct, minlength=bins).tolist(),
+            "confidence": torch.bincount(idx, weights=conf, minlength=bins).tolist()}
+
+
+def expected_calibration_error(probs: torch.Tensor, y: torch.Tensor, bins: int = 15) -> float:
+    """ECE with equal-width confidence bins: sum over bins of |accuracy - confidence| x bin share."""
+    r = reliability_bins(probs, y, bins)
+    gap = sum(abs(a - c) for a, c in zip(r["correct"], r["confidence"]))
+    return gap / max(len(y), 1)
 
 
 def confusion_matrix(pred: torch.Tensor, y: torch.Tensor, num_classes: int) -> torch.Tensor:
@@ -58,6 +64,7 @@ def split_metrics(logits: torch.Tensor, y: torch.Tensor, num_classes: int,
         "test_acc": float((pred == y).float().mean()),
         "test_nll": float(F.cross_entropy(logits, y)),
         "test_ece": expected_calibration_error(probs, y),
+        "reliability": reliability_bins(probs, y),
         "per_class_acc": [float(v) for v in per_class],
         "confusion_matrix": cm.tolist(),
         "test_acc_tta": None,

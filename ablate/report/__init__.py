@@ -1,0 +1,12 @@
+"""Sweep records -> tables (pandas) and figures (matplotlib), for `python -m ablate.report` and notebooks.
+
+    from ablate import report
+    r = report.build("multirun/2026-11-23/12-00-00_123")
+    r.summary, r.deltas, r.ladder_steps, r.interactions      # DataFrames
+    report.figures.curves(r.histories, r.labels)             # a matplotlib Figure
+"""
+from ablate.report import figures, stats, tables
+from ablate.report.build import Report, build, write_report
+from ablate.report.collect import load_histories, load_runs
+
+__all__ = ["Report", "build", "write_report", "load_runs", "load_histories", "figures", "stats", "tables"]

@@ -1,0 +1,5 @@
+import sys
+
+from ablate.report.cli import main
+
+sys.exit(main())

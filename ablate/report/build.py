@@ -1,0 +1,86 @@
+"""Put a sweep's report together: pick the baseline and ladder, compute the tables, draw the figures."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ablate.report import collect, tables
+
+
+@dataclass
+class Report:
+    runs: pd.DataFrame
+    histories: pd.DataFrame
+    summary: pd.DataFrame
+    baseline: str | None
+    deltas: pd.DataFrame
+    ladder: list[str]
+    ladder_steps: pd.DataFrame
+    interactions: pd.DataFrame
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def configs(self) -> list[str]:
+        return list(self.summary.config) if len(self.summary) else []
+
+
+def match_config(configs: list[str], query: str) -> str:
+    """A configuration named exactly, by its short label, or by overrides it contains ('aug=none')."""
+    if query in configs:
+        return query
+    want = set(query.replace(",", " ").split())
+    hits = [c for c in configs if want <= set(c.split(" "))]
+    if len(hits) == 1:
+        return hits[0]
+    what = "matches none" if not hits else f"matches {len(hits)}: {hits}"
+    raise ValueError(f"configuration {query!r} {what} of the configurations {configs}: "
+                     f"name one by its overrides, e.g. {configs[0]!r}" if configs else "no configurations")
+
+
+def default_order(runs: pd.DataFrame) -> list[str]:
+    """Configurations in the order the sweep ran them (Hydra's job number), else as found."""
+    has_num = runs.get("job_num") is not None and runs["job_num"].notna().any()
+    ordered = runs.sort_values("job_num", kind="stable") if has_num else runs
+    return list(dict.fromkeys(ordered.config))
+
+
+def default_ladder(configs: list[str]) -> list[str]:
+    """A sweep over the `rung` group is a ladder: rung names sort in ladder order."""
+    rung = {c: t for c in configs for t in c.split(" ") if t.startswith("rung=")}
+    return sorted(rung, key=rung.get) if len(rung) == len(configs) and len(configs) > 1 else []
+
+
+def build(sweep_dirs, baseline: str | None = None, ladder: list[str] | None = None) -> Report:
+    runs = collect.load_runs(sweep_dirs)
+    histories = collect.load_histories(runs) if len(runs) else pd.DataFrame()
+    summary = tables.summarize(runs) if len(runs) else pd.DataFrame()
+    order = default_order(runs) if len(runs) else []
+    if len(summary):
+        summary = summary.set_index("config").loc[order].reset_index()
+    configs = order
+    ladder = [match_config(configs, q) for q in ladder] if ladder else default_ladder(configs)
+    if baseline:
+        baseline = match_config(configs, baseline)
+    elif ladder:
+        baseline = ladder[0]
+    elif configs:
+        baseline = configs[0]
+    deltas = tables.deltas_vs_baseline(runs, baseline) if baseline and len(configs) > 1 else pd.DataFrame()
+    steps = tables.ladder_steps(runs, ladder) if len(ladder) > 1 else pd.DataFrame()
+    inter = tables.interactions(runs, configs) if len(configs) > 1 else pd.DataFrame()
+    labels = collect.short_labels(configs) if configs else {}
+    return Report(runs, histories, summary, baseline, deltas, ladder, steps, inter, labels)
+
+
+def write_report(sweep_dirs, baseline: str | None = None, ladder: list[str] | None = None,
+                 out: str | Path | None = None, figures: bool = True) -> Path:
+    """Write report.md, the CSV / Markdown / LaTeX tables and the figures; return the output folder."""
+    from ablate.report.markdown import write
+
+    sweep_dirs = [sweep_dirs] if isinstance(sweep_dirs, (str, Path)) else list(sweep_dirs)
+    out = Path(out) if out else Path(sweep_dirs[0]) / "report"
+    report = build(sweep_dirs, baseline, ladder)
+    write(report, out, sweep_dirs, figures=figures)
+    return out

@@ -1,0 +1,26 @@
+"""`python -m ablate.report SWEEP_DIR [SWEEP_DIR ...] [--baseline CONFIG] [--ladder CONFIG ...] [--out DIR]`."""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ablate.report.build import write_report
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m ablate.report", description=__doc__.split("`")[1])
+    p.add_argument("sweep_dirs", nargs="+", help="sweep folders (hydra.sweep.dir) holding job folders")
+    p.add_argument("--baseline", help="the configuration others are compared with, by its overrides, "
+                                      "e.g. 'aug=none schedule=none' (default: the sweep's first)")
+    p.add_argument("--ladder", nargs="+", metavar="CONFIG",
+                   help="configurations in ladder order; each rung is compared with the previous one")
+    p.add_argument("--out", help="output folder (default: FIRST_SWEEP_DIR/report)")
+    p.add_argument("--no-figures", action="store_true", help="tables only")
+    args = p.parse_args(argv)
+    try:
+        out = write_report(args.sweep_dirs, args.baseline, args.ladder, args.out, figures=not args.no_figures)
+    except (FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"report: {out / 'report.md'}")
+    return 0

@@ -1,0 +1,163 @@
+"""Sweep folders -> pandas: one row per run (completed, failed, interrupted or missing), and histories."""
+from __future__ import annotations
+
+import csv
+import json
+from itertools import product
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ablate import records
+from ablate.naming import job_dirname
+
+# keys that say where or how a job ran, not what was measured: never part of a configuration
+NOT_IDENTITY = ("seed", "data.root", "data.download", "trainer.device", "trainer.progress",
+                "hydra.", "hydra/")
+METRICS = ("test_acc", "test_acc_tta", "val_acc", "best_val_acc", "train_acc", "val_loss", "train_loss",
+           "test_nll", "test_ece")
+
+
+def config_key(overrides: list[str]) -> str:
+    """A configuration: the job's overrides minus the seed and placement keys, sorted."""
+    keep = [o.lstrip("+~") for o in overrides
+            if not o.lstrip("+~").split("=")[0].startswith(NOT_IDENTITY)]
+    return " ".join(sorted(keep)) or "(defaults)"
+
+
+def _record_row(job_dir: Path, rec: dict, sweep: Path) -> dict:
+    overrides = rec.get("overrides", [])
+    cfg = rec.get("config", {})
+    row = {
+        "sweep": str(sweep), "run_dir": str(job_dir), "status": rec.get("status", "unreadable"),
+        "error": rec.get("error"), "seed": rec.get("seed", cfg.get("seed")), "config": config_key(overrides),
+        "overrides": " ".join(overrides), "job_num": rec.get("job_num"),
+        "label_smoothing": (cfg.get("loss") or {}).get("label_smoothing"),
+    }
+    row.update({f"choice.{k}": v for k, v in (rec.get("choices") or {}).items()})
+    metrics = rec.get("metrics") or {}
+    row.update({k: metrics.get(k, np.nan) for k in METRICS})
+    timing = rec.get("timing") or {}
+    row["train_seconds"] = timing.get("train_seconds", np.nan)
+    row["images_per_second"] = timing.get("images_per_second", np.nan)
+    env = rec.get("env") or {}
+    for k in ("device_name", "torch", "git_sha", "date", "command", "host"):
+        row[k] = env.get(k)
+    row["_record"] = rec
+    return row
+
+
+def expected_jobs(sweep: Path) -> list[list[str]]:
+    """The jobs a sweep's multirun.yaml asks for (basic sweeper grammar: a,b,c and range(...))."""
+    path = sweep / "multirun.yaml"
+    if not path.is_file():
+        return []
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.load(path)
+    task = list(OmegaConf.select(cfg, "hydra.overrides.task") or [])
+    params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
+    task += [f"{k}={v}" for k, v in params.items()]
+    parsed = OverridesParser.create().parse_overrides(task)
+    axes = []
+    for o in parsed:
+        if o.key_or_group.startswith("hydra"):
+            continue
+        key = o.get_key_element()
+        values = [o.value()] if not o.is_sweep_override() else list(o.sweep_string_iterator())
+        axes.append([f"{key}={v}" if o.is_sweep_override() else f"{key}={o.get_value_element_as_str()}"
+                     for v in values])
+    return [list(combo) for combo in product(*axes)] if axes else []
+
+
+def _dirname(overrides: list[str], exclude=("data.root", "data.download", "trainer.device",
+                                              "hydra.sweep.dir", "hydra.run.dir", "hydra.launcher.n_jobs")) -> str:
+    kept = sorted(o for o in overrides if o.split("=")[0].lstrip("+~") not in exclude)
+    return job_dirname(",".join(kept))
+
+
+def load_runs(sweep_dirs, include_missing: bool = True) -> pd.DataFrame:
+    """One row per run found under the sweep folders, plus rows for jobs that were expected but have no record."""
+    rows = []
+    for sweep in map(Path, [sweep_dirs] if isinstance(sweep_dirs, (str, Path)) else sweep_dirs):
+        if not sweep.is_dir():
+            raise FileNotFoundError(f"{sweep} is not a folder: pass the sweep folder that holds the job folders")
+        seen = set()
+        for path in sorted(sweep.rglob(records.RESULTS)):
+            if "report" in path.relative_to(sweep).parts:
+                continue
+            rec = records.read_record(path.parent)
+            seen.add(path.parent.resolve())
+            rows.append(_record_row(path.parent, rec or {"status": "unreadable"}, sweep))
+        if not include_missing:
+            continue
+        # started jobs (Hydra wrote .hydra/) without a record yet: running, or killed
+        for hydra_dir in sorted(sweep.rglob(".hydra")):
+            job = hydra_dir.parent
+            if job.resolve() not in seen and job.resolve() != sweep.resolve():
+                ov = _read_overrides(hydra_dir)
+                seen.add(job.resolve())
+                rows.append(_missing_row(sweep, job, ov, "missing (started, no record)"))
+        try:
+            jobs = expected_jobs(sweep)
+        except Exception:  # noqa: BLE001 - an unusual sweeper grammar: report what is there
+            jobs = []
+        for ov in jobs:
+            job = sweep / _dirname(ov)
+            if job.resolve() not in seen:
+                rows.append(_missing_row(sweep, job, ov, "missing (not started)"))
+    df = pd.DataFrame(rows)
+    if df.empty:
+        return pd.DataFrame(columns=["sweep", "run_dir", "status", "config", "seed", *METRICS])
+    return df
+
+
+def _read_overrides(hydra_dir: Path) -> list[str]:
+    try:
+        from omegaconf import OmegaConf
+        return list(OmegaConf.load(hydra_dir / "overrides.yaml"))
+    except Exception:  # noqa: BLE001
+        return []
+
+
+def _missing_row(sweep: Path, job: Path, overrides: list[str], status: str) -> dict:
+    seed = next((o.split("=", 1)[1] for o in overrides if o.split("=")[0] == "seed"), None)
+    return {"sweep": str(sweep), "run_dir": str(job), "status": "missing", "error": status,
+            "seed": int(seed) if seed is not None and seed.isdigit() else seed,
+            "config": config_key(overrides), "overrides": " ".join(overrides), "_record": None}
+
+
+def load_histories(runs: pd.DataFrame) -> pd.DataFrame:
+    """Long table of every completed run's history.csv, with its config and seed."""
+    frames = []
+    for row in runs[runs.status == records.COMPLETED].itertuples():
+        path = Path(row.run_dir) / records.HISTORY
+        if not path.is_file():
+            continue
+        with open(path, newline="") as f:
+            data = list(csv.DictReader(f))
+        if not data:
+            continue
+        h = pd.DataFrame(data).apply(pd.to_numeric, errors="coerce")
+        h["config"], h["seed"], h["run_dir"] = row.config, row.seed, row.run_dir
+        frames.append(h)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def short_labels(configs) -> dict[str, str]:
+    """Drop the overrides every configuration shares, so labels show only what varies."""
+    configs = list(dict.fromkeys(configs))
+    token_sets = [set(c.split(" ")) for c in configs]
+    common = set.intersection(*token_sets) if len(token_sets) > 1 else set()
+    return {c: " ".join(t for t in c.split(" ") if t not in common) or c for c in configs}
+
+
+def records_of(runs: pd.DataFrame) -> list[dict]:
+    return [r for r in runs.get("_record", []) if r]
+
+
+def read_json(path) -> dict:
+    with open(path) as f:
+        return json.load(f)

@@ -1,0 +1,162 @@
+"""Figures: train/val curves with seed bands, the ladder, confusion matrices, per-class deltas, reliability."""
+from __future__ import annotations
+
+import math
+import re
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from ablate.report import stats  # noqa: E402
+from ablate.report.tables import completed  # noqa: E402
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "_", text)[:80].strip("_") or "config"
+
+
+def curves(histories: pd.DataFrame, labels: dict[str, str]):
+    """Train vs val accuracy and loss per configuration: mean over seeds, min-max band, the gap shaded."""
+    configs = list(labels)
+    cols = min(len(configs), 4)
+    rows_per = math.ceil(len(configs) / cols)
+    fig, axes = plt.subplots(2 * rows_per, cols, figsize=(4 * cols, 5.6 * rows_per), squeeze=False,
+                             sharex=True)
+    for i, config in enumerate(configs):
+        h = histories[histories.config == config]
+        r, c = divmod(i, cols)
+        for k, (metric, ylabel) in enumerate((("acc", "accuracy"), ("loss", "loss"))):
+            ax = axes[2 * r + k, c]
+            means = {}
+            for split, color in (("train", "tab:blue"), ("val", "tab:orange")):
+                g = h.groupby("epoch")[f"{split}_{metric}"]
+                m, lo, hi = g.mean(), g.min(), g.max()
+                means[split] = m
+                ax.plot(m.index, m.values, color=color, label=split)
+                ax.fill_between(m.index, lo.values, hi.values, color=color, alpha=0.2, linewidth=0)
+            if len(means["train"]) and means["val"].notna().any():
+                ax.fill_between(means["train"].index, means["train"].values, means["val"].values,
+                                color="grey", alpha=0.15, hatch="//", linewidth=0, label="gap")
+            ax.set_ylabel(ylabel)
+            if k == 0:
+                ax.set_title(labels[config], fontsize=9)
+            if i == 0:
+                ax.legend(fontsize=8)
+            ax.grid(alpha=0.3)
+        axes[2 * r + 1, c].set_xlabel("epoch")
+    for j in range(len(configs), rows_per * cols):
+        r, c = divmod(j, cols)
+        axes[2 * r, c].axis("off")
+        axes[2 * r + 1, c].axis("off")
+    fig.tight_layout()
+    return fig
+
+
+def ladder(summary: pd.DataFrame, steps: pd.DataFrame, order: list[str], labels: dict[str, str]):
+    """Mean test accuracy per rung with its 95% interval, and each step's gain with its Welch interval."""
+    s = summary.set_index("config").loc[order]
+    fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(order), 4))
+    x = np.arange(len(order))
+    mean = 100 * s.test_acc_mean.values
+    err = 100 * np.vstack([s.test_acc_mean - s.test_acc_ci_low, s.test_acc_ci_high - s.test_acc_mean])
+    ax.bar(x, mean, color="tab:blue", alpha=0.75)
+    ax.errorbar(x, mean, yerr=np.nan_to_num(err), fmt="none", color="black", capsize=4)
+    for i, step in enumerate(steps.itertuples(), start=1):
+        txt = f"{100 * step.delta:+.2f}\n[{100 * step.ci_low:+.2f}, {100 * step.ci_high:+.2f}]\n{step.verdict}"
+        ax.annotate(txt, (i, mean[i]), textcoords="offset points", xytext=(0, 8), ha="center", fontsize=7)
+    ax.set_xticks(x, [labels.get(c, c) for c in order], rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel("final test accuracy (%)")
+    lo = np.nanmin(mean - np.nan_to_num(err[0])) if len(mean) else 0
+    ax.set_ylim(max(0, lo - 10), min(100, np.nanmax(mean) + 8) if len(mean) else 100)
+    ax.set_title("ladder: mean over seeds, 95% t-interval; step gain with Welch 95% interval", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def confusion(runs: pd.DataFrame, config: str, label: str):
+    """Row-normalised confusion matrix (counts summed over seeds) with class names."""
+    recs = [r for r in completed(runs)[lambda d: d.config == config]["_record"] if r.get("confusion_matrix")]
+    cm = np.sum([np.asarray(r["confusion_matrix"], dtype=float) for r in recs], axis=0)
+    names = recs[0].get("class_names") or [str(i) for i in range(len(cm))]
+    norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    k = len(names)
+    fig, ax = plt.subplots(figsize=(1.2 + 0.55 * k, 1 + 0.5 * k))
+    im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    if k <= 20:
+        for i in range(k):
+            for j in range(k):
+                ax.text(j, i, f"{100 * norm[i, j]:.0f}", ha="center", va="center", fontsize=7,
+                        color="white" if norm[i, j] > 0.5 else "black")
+        ax.set_xticks(range(k), names, rotation=45, ha="right", fontsize=8)
+        ax.set_yticks(range(k), names, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(f"{label} (% of true class, {len(recs)} seed(s))", fontsize=9)
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    return fig
+
+
+def per_class_delta(runs: pd.DataFrame, a: str, b: str, labels: dict[str, str]):
+    """Per-class accuracy of b minus a, with each class's 95% noise band from the seed spread."""
+    done = completed(runs)
+    pa = np.array([r["metrics"]["per_class_acc"] for r in done[done.config == a]["_record"]])
+    pb = np.array([r["metrics"]["per_class_acc"] for r in done[done.config == b]["_record"]])
+    names = done[done.config == b]["_record"].iloc[0].get("class_names")
+    delta = 100 * (pb.mean(0) - pa.mean(0))
+    noise = np.array([100 * (stats.welch(pa[:, i], pb[:, i])["high"] - stats.welch(pa[:, i], pb[:, i])["low"]) / 2
+                      for i in range(pa.shape[1])])
+    fig, ax = plt.subplots(figsize=(1.5 + 0.6 * len(delta), 3.6))
+    x = np.arange(len(delta))
+    colors = ["tab:green" if d > n else "tab:red" if d < -n else "tab:grey"
+              for d, n in zip(delta, np.nan_to_num(noise, nan=np.inf))]
+    ax.bar(x, delta, color=colors)
+    ax.errorbar(x, delta, yerr=np.nan_to_num(noise), fmt="none", color="black", capsize=3,
+                label="95% interval (seed noise)")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xticks(x, names, rotation=45, ha="right", fontsize=8)
+    ax.set_ylabel("per-class accuracy change (points)")
+    ax.set_title(f"{labels.get(b, b)}  vs  {labels.get(a, a)}", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def confused_pairs_chart(pairs: pd.DataFrame, label: str):
+    fig, ax = plt.subplots(figsize=(6, 0.4 * max(len(pairs), 1) + 1.2))
+    names = [f"{t} -> {p}" for t, p in zip(pairs.true, pairs.predicted)]
+    ax.barh(range(len(pairs)), 100 * pairs.share_of_true_class.values, color="tab:purple")
+    ax.set_yticks(range(len(pairs)), names, fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("% of the true class's test images")
+    ax.set_title(f"top confusions: {label}", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def reliability(runs: pd.DataFrame, configs: list[str], labels: dict[str, str]):
+    """Accuracy against confidence per configuration (bins pooled over seeds); the diagonal is calibrated."""
+    done = completed(runs)
+    fig, ax = plt.subplots(figsize=(4.6, 4.4))
+    ax.plot([0, 1], [0, 1], "--", color="grey", linewidth=1)
+    for config in configs:
+        recs = [r for r in done[done.config == config]["_record"] if r["metrics"].get("reliability")]
+        if not recs:
+            continue
+        count = np.sum([r["metrics"]["reliability"]["count"] for r in recs], axis=0)
+        correct = np.sum([r["metrics"]["reliability"]["correct"] for r in recs], axis=0)
+        conf = np.sum([r["metrics"]["reliability"]["confidence"] for r in recs], axis=0)
+        keep = count > 0
+        ece = np.mean([r["metrics"]["test_ece"] for r in recs])
+        ax.plot(conf[keep] / count[keep], correct[keep] / count[keep], "o-", markersize=3,
+                label=f"{labels.get(config, config)} (ECE {100 * ece:.1f}%)")
+    ax.set_xlabel("confidence")
+    ax.set_ylabel("accuracy")
+    ax.set_title("reliability (test split)", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig

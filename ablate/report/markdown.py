@@ -1,0 +1,154 @@
+"""Write a Report to disk: CSV, Markdown and LaTeX tables, PNG + SVG figures, and report.md around them."""
+from __future__ import annotations
+
+import math
+import shlex
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from ablate.provenance import environment
+from ablate.report import figures, tables
+from ablate.report.build import Report
+
+PCT = {"test_acc_mean", "test_acc_std", "test_acc_ci_low", "test_acc_ci_high", "test_acc_min", "test_acc_max",
+       "test_acc_tta_mean", "best_val_acc_mean", "final_val_acc_mean", "train_val_gap_mean", "test_ece_mean",
+       "mean_from", "mean_to", "delta", "ci_low", "ci_high", "test_acc", "test_acc_tta", "val_acc",
+       "share_of_true_class"}
+
+
+def _save(fig, folder: Path, name: str) -> str:
+    folder.mkdir(parents=True, exist_ok=True)
+    fig.savefig(folder / f"{name}.png", dpi=120)
+    fig.savefig(folder / f"{name}.svg")
+    plt.close(fig)
+    return f"figures/{name}.png"
+
+
+def _table_files(df: pd.DataFrame, out: Path, name: str, pct=PCT) -> str:
+    df.to_csv(out / f"{name}.csv", index=False)
+    md = tables.to_markdown(df, pct)
+    (out / f"{name}.md").write_text(md + "\n")
+    (out / f"{name}.tex").write_text(tables.to_latex(df, pct) + "\n")
+    return md
+
+
+def _label(report: Report, df: pd.DataFrame, cols=("config", "from", "to")) -> pd.DataFrame:
+    df = df.copy()
+    for c in cols:
+        if c in df:
+            df[c] = df[c].map(lambda v: report.labels.get(v, v))
+    return df
+
+
+def write(report: Report, out: Path, sweep_dirs, figures: bool = True) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    figdir = out / "figures"
+    runs = report.runs.drop(columns=["_record"], errors="ignore")
+    runs.to_csv(out / "runs.csv", index=False)
+    md = [f"# Ablation report", "",
+          f"Sweep folder(s): {', '.join(f'`{s}`' for s in sweep_dirs)}. Headline metric: **final-epoch test "
+          f"accuracy** (%), mean over seeds with a 95% t-interval. Best validation accuracy is shown for "
+          f"reference only: nothing here is selected on the test split.", ""]
+    n_by = runs.status.value_counts().to_dict() if len(runs) else {}
+    md += ["## Runs", "", ", ".join(f"{v} {k}" for k, v in n_by.items()) or "no runs found", ""]
+    not_done = runs[runs.status != "completed"] if len(runs) else runs
+    if len(not_done):
+        md += ["Not completed (listed, not dropped):", "",
+               tables.to_markdown(_label(report, not_done[["config", "seed", "status", "error", "run_dir"]])), ""]
+    if report.summary.empty:
+        (out / "report.md").write_text("\n".join(md + ["No completed runs yet."]) + "\n")
+        return
+    summary = report.summary
+    summary.to_csv(out / "summary.csv", index=False)
+    show = ["config", "n", "seeds", "test_acc_mean", "test_acc_std", "test_acc_ci_low", "test_acc_ci_high",
+            "test_acc_min", "test_acc_max", "test_acc_tta_mean", "best_val_acc_mean", "train_val_gap_mean",
+            "test_ece_mean", "test_nll_mean", "train_seconds_mean"]
+    md += ["## Summary per configuration", "",
+           "Accuracies in %; `best_val_acc_mean` is the best epoch on validation (selection on val, not the "
+           "headline); `train_val_gap_mean` is final train minus final val accuracy.", "",
+           _table_files(_label(report, summary[show]), out, "summary_table"), ""]
+    if summary.seed_set_differs.any():
+        md += ["**Warning:** configurations were run with different seed sets (see `seeds`); deltas compare "
+               "unpaired seeds.", ""]
+    if not report.ladder_steps.empty:
+        cols = ["from", "to", "n_from", "n_to", "mean_from", "mean_to", "delta", "ci_low", "ci_high", "p", "p_holm",
+                "verdict", "seeds_for_80pct_power"]
+        md += ["## Ladder: each rung against the previous one", "",
+               "Delta in points with a Welch 95% interval; p-values Holm-corrected over the ladder's steps; "
+               "the verdict is better / worse when the corrected p < 0.05, else unresolved. "
+               "`seeds_for_80pct_power`: seeds per arm that would resolve the observed delta at the observed "
+               "spread.", "", _table_files(_label(report, report.ladder_steps[cols]), out, "ladder"), ""]
+    if not report.deltas.empty:
+        cols = ["to", "n_from", "n_to", "mean_from", "mean_to", "delta", "ci_low", "ci_high", "p", "p_holm",
+                "verdict", "seeds_for_80pct_power"]
+        md += [f"## Deltas against the baseline `{report.labels.get(report.baseline, report.baseline)}`", "",
+               "Same columns as above; Holm correction over the comparisons in this table.", "",
+               _table_files(_label(report, report.deltas[cols]), out, "deltas"), ""]
+    if not report.interactions.empty:
+        md += ["## Interactions", "", "The effect of one factor at each level of the other (Welch 95% interval): "
+               "when the rows of one factor disagree, the factors interact.", "",
+               _table_files(report.interactions, out, "interactions"), ""]
+    if figures:
+        md += _figures(report, figdir)
+    md += _provenance(runs)
+    (out / "report.md").write_text("\n".join(md) + "\n")
+
+
+def _figures(report: Report, figdir: Path) -> list[str]:
+    md = ["## Figures", ""]
+    configs = report.configs
+    if not report.histories.empty:
+        path = _save(figures.curves(report.histories, {c: report.labels[c] for c in configs
+                                                        if c in set(report.histories.config)}), figdir, "curves")
+        md += [f"![train and val curves]({path})", "",
+               "Train (blue) and val (orange) accuracy and loss per epoch: mean over seeds, band from min to max; "
+               "the hatched area is the train-val gap.", ""]
+    if len(report.ladder) > 1:
+        path = _save(figures.ladder(report.summary, report.ladder_steps, report.ladder, report.labels),
+                     figdir, "ladder")
+        md += [f"![ladder]({path})", "", "Cumulative gains up the ladder.", ""]
+    best = report.summary.sort_values("test_acc_mean", ascending=False).config.iloc[0]
+    for config in configs:
+        if report.summary.set_index("config").loc[config, "n"] == 0:
+            continue
+        path = _save(figures.confusion(report.runs, config, report.labels[config]), figdir,
+                     f"confusion_{figures.slug(report.labels[config])}")
+        md += [f"![confusion {report.labels[config]}]({path})", ""]
+    md += ["Confusion matrices: rows are true classes, normalised to 100%, counts summed over seeds.", ""]
+    ref = report.ladder[-2] if len(report.ladder) > 1 else report.baseline
+    target = report.ladder[-1] if len(report.ladder) > 1 else best
+    if ref and target and ref != target:
+        path = _save(figures.per_class_delta(report.runs, ref, target, report.labels), figdir, "per_class_delta")
+        md += [f"![per-class delta]({path})", "",
+               f"Per-class accuracy change from `{report.labels[ref]}` to `{report.labels[target]}`; error bars are "
+               f"Welch 95% intervals from the seed spread: green and red bars clear their own noise.", ""]
+    pairs = tables.confused_pairs(report.runs, best)
+    if not pairs.empty:
+        path = _save(figures.confused_pairs_chart(pairs, report.labels[best]), figdir, "confused_pairs")
+        md += [f"![top confused pairs]({path})", "", f"Most frequent mistakes of the best configuration "
+               f"`{report.labels[best]}` (mean count per seed).", "",
+               tables.to_markdown(pairs, {"share_of_true_class"}), ""]
+    smoothing = report.runs.dropna(subset=["label_smoothing"]).groupby("config").label_smoothing.first()
+    if smoothing.nunique() > 1:
+        path = _save(figures.reliability(report.runs, configs, report.labels), figdir, "reliability")
+        md += [f"![reliability]({path})", "", "Reliability diagram: configurations differ in label smoothing, "
+               "which changes calibration as well as accuracy.", ""]
+    return md
+
+
+def _provenance(runs: pd.DataFrame) -> list[str]:
+    md = ["## Provenance", ""]
+    for col, title in (("git_sha", "git sha"), ("device_name", "device"), ("torch", "torch"), ("host", "host")):
+        if col in runs:
+            vals = sorted(v for v in runs[col].dropna().unique())
+            md.append(f"- {title}: {', '.join(f'`{v}`' for v in vals) or '-'}")
+    if "date" in runs and runs.date.notna().any():
+        md.append(f"- run dates: {runs.date.dropna().min()} to {runs.date.dropna().max()}")
+    if "command" in runs:
+        for cmd in sorted(runs.command.dropna().unique())[:5]:
+            md.append(f"- command: `{cmd}`")
+    env = environment()
+    md.append(f"- report written {env['date']} by `{env['command']}` at git `{env['git_sha']}`")
+    return md + [""]

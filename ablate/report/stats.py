@@ -1,0 +1,98 @@
+"""Statistics over seeds: t-intervals, Welch deltas, Holm correction, seeds needed for 80% power."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+ALPHA = 0.05
+
+
+def t_interval(x, confidence: float = 0.95) -> tuple[float, float, float, float]:
+    """mean, std (n-1), low, high of the t-interval for the mean. NaN interval when n < 2."""
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    n = len(x)
+    if n == 0:
+        return (math.nan,) * 4
+    mean = float(x.mean())
+    if n < 2:
+        return mean, math.nan, math.nan, math.nan
+    std = float(x.std(ddof=1))
+    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * std / math.sqrt(n)
+    return mean, std, mean - half, mean + half
+
+
+def welch(a, b, confidence: float = 0.95) -> dict:
+    """Delta mean(b) - mean(a) with Welch's t-interval and two-sided p-value."""
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    out = {"n_a": len(a), "n_b": len(b), "delta": math.nan, "low": math.nan, "high": math.nan,
+           "p": math.nan, "df": math.nan}
+    if len(a) == 0 or len(b) == 0:
+        return out
+    out["delta"] = float(b.mean() - a.mean())
+    if len(a) < 2 or len(b) < 2:
+        return out
+    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
+    se = math.sqrt(va + vb)
+    if se == 0:
+        out.update(low=out["delta"], high=out["delta"], p=0.0 if out["delta"] != 0 else 1.0, df=math.inf)
+        return out
+    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    half = stats.t.ppf(0.5 + confidence / 2, df) * se
+    p = 2 * stats.t.sf(abs(out["delta"]) / se, df)
+    out.update(low=out["delta"] - half, high=out["delta"] + half, p=float(p), df=float(df))
+    return out
+
+
+def holm(pvalues) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (NaN stays NaN and does not count towards the family)."""
+    p = np.asarray(pvalues, dtype=float)
+    ok = np.flatnonzero(np.isfinite(p))
+    adjusted = np.full(len(p), np.nan)
+    m = len(ok)
+    running = 0.0
+    for rank, i in enumerate(ok[np.argsort(p[ok], kind="stable")]):
+        running = max(running, min(1.0, (m - rank) * p[i]))
+        adjusted[i] = running
+    return adjusted.tolist()
+
+
+def verdict(delta: float, p_adjusted: float, alpha: float = ALPHA) -> str:
+    if not (math.isfinite(delta) and math.isfinite(p_adjusted)) or p_adjusted >= alpha:
+        return "unresolved"
+    return "better" if delta > 0 else "worse"
+
+
+def seeds_for_power(delta: float, sd: float, power: float = 0.8, alpha: float = ALPHA, cap: int = 1000) -> float:
+    """Seeds per arm for a two-sided two-sample t-test to detect `delta` at spread `sd` with `power`.
+
+    Uses the noncentral t distribution. inf when delta is 0 or the need passes `cap`.
+    """
+    if not (math.isfinite(delta) and math.isfinite(sd)) or delta == 0:
+        return math.inf
+    if sd == 0:
+        return 2
+    z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
+    guess = 2 * (z * sd / delta) ** 2          # the normal approximation never overestimates n
+    if guess > cap:
+        return math.inf
+    for n in range(max(2, int(guess) - 1), cap + 1):
+        df = 2 * n - 2
+        nc = abs(delta) / (sd * math.sqrt(2 / n))
+        crit = stats.t.ppf(1 - alpha / 2, df)
+        achieved = stats.nct.sf(crit, df, nc) + stats.nct.cdf(-crit, df, nc)
+        if achieved >= power:
+            return n
+    return math.inf
+
+
+def pooled_sd(a, b) -> float:
+    a = np.asarray(a, dtype=float)
+    b = np.asarray(b, dtype=float)
+    if len(a) < 2 or len(b) < 2:
+        return math.nan
+    return math.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)

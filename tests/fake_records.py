@@ -1,0 +1,52 @@
+"""Write sweep folders of synthetic run records with known numbers (for report tests)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+CLASSES = ["cat", "dog", "bird"]
+
+
+def write_run(job: Path, overrides: list[str], seed: int, acc: float, status: str = "completed",
+              epochs: int = 3, smoothing: float = 0.0, job_num: int | None = None) -> None:
+    job.mkdir(parents=True, exist_ok=True)
+    rec = {"status": status, "seed": seed, "overrides": overrides + [f"seed={seed}"], "job_num": job_num,
+           "choices": {k: v for k, v in (o.split("=", 1) for o in overrides)},
+           "config": {"seed": seed, "loss": {"label_smoothing": smoothing}},
+           "env": {"torch": "2.x", "device_name": "cpu", "git_sha": "abc", "date": "2026-11-23", "host": "h",
+                   "command": "python -m ablate -m ..."}}
+    if status == "completed":
+        n = 100
+        right = round(acc * n)
+        cm = [[0] * 3 for _ in range(3)]
+        per = [right // 3 + (1 if i < right % 3 else 0) for i in range(3)]
+        sizes = [34, 33, 33]
+        for i in range(3):
+            cm[i][i] = per[i]
+            cm[i][(i + 1) % 3] = sizes[i] - per[i]
+        rec.update(metrics={"test_acc": acc, "test_acc_tta": acc + 0.01, "val_acc": acc - 0.01,
+                            "best_val_acc": acc, "train_acc": acc + 0.05, "test_nll": 1 - acc,
+                            "test_ece": 0.05 + smoothing, "per_class_acc": [p / s for p, s in zip(per, sizes)],
+                            "reliability": {"count": [0] * 14 + [n], "correct": [0] * 14 + [right],
+                                            "confidence": [0] * 14 + [0.97 * n]}},
+                   confusion_matrix=cm, class_names=CLASSES,
+                   timing={"train_seconds": 10.0, "images_per_second": 1000.0})
+        lines = ["epoch,lr,train_loss,train_acc,val_loss,val_acc,epoch_seconds,images_per_second"]
+        for e in range(1, epochs + 1):
+            f = e / epochs
+            lines.append(f"{e},0.1,{2 - f},{(acc + 0.05) * f},{2.1 - f},{(acc - 0.01) * f},1.0,1000")
+        (job / "history.csv").write_text("\n".join(lines) + "\n")
+    else:
+        rec["error"] = "boom: lower optim.lr"
+    (job / "results.json").write_text(json.dumps(rec))
+
+
+def write_sweep(root: Path, arms: dict[str, list[float]], **kw) -> Path:
+    """arms: {'aug=none': [acc per seed], ...}; one job folder per (arm, seed)."""
+    num = 0
+    for arm, accs in arms.items():
+        overrides = arm.split(" ")
+        for seed, acc in enumerate(accs):
+            write_run(root / f"{arm.replace(' ', ',')},seed={seed}", overrides, seed, acc, job_num=num, **kw)
+            num += 1
+    return root

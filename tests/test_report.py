@@ -1,0 +1,169 @@
+"""The report on synthetic records with known numbers, and end to end on a tiny real sweep."""
+from __future__ import annotations
+
+import math
+
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+from ablate.report import build, stats, write_report
+from ablate.report.cli import main as report_main
+from fake_records import write_run, write_sweep
+
+BASE = [0.69, 0.70, 0.71, 0.70, 0.70]
+AUG = [0.84, 0.85, 0.86, 0.85, 0.85]
+
+
+def test_summary_reproduces_hand_computed_means_and_intervals(tmp_path):
+    r = build(write_sweep(tmp_path, {"aug=none": BASE, "aug=cropflip": AUG}))
+    s = r.summary.set_index("config")
+    row = s.loc["aug=none"]
+    assert row.n == 5 and row.test_acc_mean == pytest.approx(0.70)
+    sd = np.std(BASE, ddof=1)
+    half = sps.t.ppf(0.975, 4) * sd / math.sqrt(5)
+    assert row.test_acc_std == pytest.approx(sd)
+    assert (row.test_acc_ci_low, row.test_acc_ci_high) == pytest.approx((0.70 - half, 0.70 + half))
+    assert (row.test_acc_min, row.test_acc_max) == (0.69, 0.71)
+    assert s.loc["aug=cropflip"].train_val_gap_mean == pytest.approx(0.06)
+    assert not s.seed_set_differs.any()
+
+
+def test_delta_against_baseline_by_hand(tmp_path):
+    r = build(write_sweep(tmp_path, {"aug=none": BASE, "aug=cropflip": AUG}))
+    assert r.baseline == "aug=none"
+    d = r.deltas.iloc[0]
+    assert d.delta == pytest.approx(0.15)
+    va, vb = np.var(BASE, ddof=1) / 5, np.var(AUG, ddof=1) / 5
+    df = (va + vb) ** 2 / (va ** 2 / 4 + vb ** 2 / 4)
+    half = sps.t.ppf(0.975, df) * math.sqrt(va + vb)
+    assert (d.ci_low, d.ci_high) == pytest.approx((0.15 - half, 0.15 + half))
+    assert d.p == pytest.approx(sps.ttest_ind(AUG, BASE, equal_var=False).pvalue)
+    assert d.verdict == "better" and d.seeds_for_80pct_power == 2
+
+
+def test_unresolved_and_worse_verdicts(tmp_path):
+    r = build(write_sweep(tmp_path, {"aug=none": BASE, "aug=flip": [0.70, 0.69, 0.72, 0.70, 0.71],
+                                     "aug=cutout": [0.60, 0.61, 0.59, 0.60, 0.60]}), baseline="aug=none")
+    v = r.deltas.set_index("to").verdict
+    assert v["aug=flip"] == "unresolved" and v["aug=cutout"] == "worse"
+    need = r.deltas.set_index("to").seeds_for_80pct_power["aug=flip"]
+    assert need > 5   # a small delta at this spread needs more seeds than we ran
+
+
+def test_holm_by_hand():
+    assert stats.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+    assert stats.holm([0.5, float("nan")])[0] == 0.5
+
+
+def test_seeds_for_power_matches_the_textbook_value():
+    # d = 1 (delta = sd): a two-sided two-sample t-test needs 17 per group for 80% power
+    assert stats.seeds_for_power(1.0, 1.0) == 17
+    assert stats.seeds_for_power(0.0, 1.0) == math.inf
+
+
+def test_ladder_steps_with_holm(tmp_path):
+    arms = {"rung=0_baseline": BASE, "rung=1_cropflip": AUG, "rung=2_cosine": [0.88, 0.87, 0.89, 0.88, 0.88],
+            "rung=3_label_smoothing": [0.881, 0.879, 0.885, 0.88, 0.878]}
+    r = build(write_sweep(tmp_path, arms))
+    assert r.ladder == list(arms)
+    steps = r.ladder_steps
+    assert list(steps["to"]) == list(arms)[1:]
+    assert steps.delta.tolist() == pytest.approx([0.15, 0.03, 0.0006], abs=1e-9)
+    assert steps.p_holm.tolist() == pytest.approx(stats.holm(steps.p))
+    assert steps.verdict.tolist() == ["better", "better", "unresolved"]
+
+
+def test_failed_and_missing_runs_are_listed_not_dropped(tmp_path):
+    sweep = write_sweep(tmp_path, {"aug=none": BASE[:3], "aug=cropflip": AUG[:3]})
+    write_run(tmp_path / "aug=cropflip,seed=3", ["aug=cropflip"], 3, 0, status="failed")
+    started = tmp_path / "aug=none,seed=3" / ".hydra"    # started, killed before its record
+    started.mkdir(parents=True)
+    (started / "overrides.yaml").write_text("- aug=none\n- seed=3\n")
+    r = build(sweep)
+    status = r.runs.set_index(["config", "seed"]).status
+    assert status[("aug=cropflip", 3)] == "failed" and status[("aug=none", 3)] == "missing"
+    s = r.summary.set_index("config")
+    assert (s.loc["aug=cropflip"].n, s.loc["aug=cropflip"].failed) == (3, 1)
+    assert s.loc["aug=none"].missing == 1
+
+
+def test_different_seed_sets_are_flagged(tmp_path):
+    r = build(write_sweep(tmp_path, {"aug=none": BASE, "aug=cropflip": AUG[:3]}))
+    assert r.summary.set_index("config").seed_set_differs["aug=cropflip"]
+
+
+def test_interactions_for_a_factorial_sweep(tmp_path):
+    arms = {"aug=none schedule=none": [0.70, 0.71, 0.69], "aug=none schedule=cosine": [0.75, 0.76, 0.74],
+            "aug=cropflip schedule=none": [0.85, 0.86, 0.84], "aug=cropflip schedule=cosine": [0.88, 0.89, 0.87]}
+    r = build(write_sweep(tmp_path, arms))
+    i = r.interactions.set_index(["factor", "at"]).delta
+    assert i[("aug", "schedule=none")] == pytest.approx(0.15)
+    assert i[("aug", "schedule=cosine")] == pytest.approx(0.13)
+    assert i[("schedule", "aug=none")] == pytest.approx(0.05)
+    assert i[("schedule", "aug=cropflip")] == pytest.approx(0.03)
+
+
+def test_write_report_files_and_figures_are_not_blank(tmp_path):
+    sweep = write_sweep(tmp_path / "sweep", {"loss=ce": BASE, "loss=label_smoothing": AUG}, epochs=4)
+    out = write_report(sweep)
+    for name in ("report.md", "summary.csv", "deltas.csv", "deltas.md", "deltas.tex", "runs.csv"):
+        assert (out / name).is_file(), name
+    summary = pd.read_csv(out / "summary.csv")
+    assert summary.set_index("config").test_acc_mean["loss=ce"] == pytest.approx(0.70)
+    figs = {p.stem for p in (out / "figures").glob("*.png")}
+    assert {"curves", "per_class_delta", "confused_pairs", "confusion_loss=ce"} <= figs
+    for png in (out / "figures").glob("*.png"):
+        img = mpimg.imread(png)
+        assert img.std() > 0.01, png      # not a blank canvas
+        assert (out / "figures" / f"{png.stem}.svg").is_file()
+    text = (out / "report.md").read_text()
+    assert "figures/curves.png" in text and "Provenance" in text and "better" in text
+
+
+def test_reliability_diagram_when_label_smoothing_differs(tmp_path):
+    sweep = tmp_path / "s"
+    for seed, acc in enumerate(BASE[:2]):
+        write_run(sweep / f"a{seed}", ["loss=ce"], seed, acc)
+        write_run(sweep / f"b{seed}", ["loss=label_smoothing"], seed, acc, smoothing=0.1)
+    out = write_report(sweep)
+    assert (out / "figures" / "reliability.png").is_file()
+
+
+def test_cli_errors_name_the_problem(tmp_path, capsys):
+    assert report_main([str(tmp_path / "nope")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+    write_sweep(tmp_path / "s", {"aug=none": BASE[:2], "aug=flip": AUG[:2]})
+    assert report_main([str(tmp_path / "s"), "--baseline", "aug=zzz"]) == 2
+    assert "matches none" in capsys.readouterr().err
+    assert report_main([str(tmp_path / "s"), "--baseline", "aug=flip", "--out", str(tmp_path / "o")]) == 0
+    assert (tmp_path / "o" / "report.md").is_file()
+
+
+def test_report_on_an_empty_or_all_failed_sweep(tmp_path):
+    write_run(tmp_path / "j", ["aug=none"], 0, 0, status="failed")
+    out = write_report(tmp_path)
+    assert "1 failed" in (out / "report.md").read_text()
+
+
+def test_cli_end_to_end_on_a_tiny_real_sweep(ablate_cli, tmp_path):
+    from conftest import TINY
+    sweep = tmp_path / "sweep"
+    res = ablate_cli(["-m", *TINY, "aug=none,cropflip", "seed=0,1,2", "trainer.epochs=1",
+                      "data.num_train=400", "data.val_size=100", f"hydra.sweep.dir={sweep}"], cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    rep = ablate_cli([str(sweep), "--out", str(tmp_path / "rep")], cwd=tmp_path, module="ablate.report")
+    assert rep.returncode == 0, rep.stdout + rep.stderr
+    summary = pd.read_csv(tmp_path / "rep" / "summary.csv").set_index("config")
+    import json
+    accs = {}
+    for p in sweep.rglob("results.json"):
+        rec = json.loads(p.read_text())
+        accs.setdefault("aug=" + rec["choices"]["aug"], []).append(rec["metrics"]["test_acc"])
+    for arm, values in accs.items():
+        key = next(c for c in summary.index if arm in c.split(" "))
+        assert summary.test_acc_mean[key] == pytest.approx(np.mean(values))
+        assert summary.n[key] == 3
+    assert (tmp_path / "rep" / "deltas.csv").is_file() and (sweep / "report" / "report.md").is_file()
