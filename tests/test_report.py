@@ -11,7 +11,7 @@ from scipy import stats as sps
 
 from ablate.report import build, stats, write_report
 from ablate.report.cli import main as report_main
-from fake_records import write_run, write_sweep
+from ablate.bench.fake_sweep import write_run, write_sweep
 
 BASE = [0.69, 0.70, 0.71, 0.70, 0.70]
 AUG = [0.84, 0.85, 0.86, 0.85, 0.85]

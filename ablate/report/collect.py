@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-import json
 from itertools import product
 from pathlib import Path
 
@@ -48,8 +47,9 @@ def _record_row(job_dir: Path, rec: dict, sweep: Path) -> dict:
     return row
 
 
-def expected_jobs(sweep: Path) -> list[list[str]]:
-    """The jobs a sweep's multirun.yaml asks for (basic sweeper grammar: a,b,c and range(...))."""
+def expected_job_dirs(sweep: Path) -> list[tuple[Path, list[str]]]:
+    """The job folders a sweep's multirun.yaml asks for (basic sweeper grammar: a,b,c and range(...)),
+    named the way Hydra names them (override_dirname with its exclude_keys)."""
     path = sweep / "multirun.yaml"
     if not path.is_file():
         return []
@@ -60,22 +60,19 @@ def expected_jobs(sweep: Path) -> list[list[str]]:
     task = list(OmegaConf.select(cfg, "hydra.overrides.task") or [])
     params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
     task += [f"{k}={v}" for k, v in params.items()]
-    parsed = OverridesParser.create().parse_overrides(task)
+    exclude = set(OmegaConf.select(cfg, "hydra.job.config.override_dirname.exclude_keys") or [])
     axes = []
-    for o in parsed:
-        if o.key_or_group.startswith("hydra"):
-            continue
+    for o in OverridesParser.create().parse_overrides(task):
         key = o.get_key_element()
-        values = [o.value()] if not o.is_sweep_override() else list(o.sweep_string_iterator())
-        axes.append([f"{key}={v}" if o.is_sweep_override() else f"{key}={o.get_value_element_as_str()}"
-                     for v in values])
-    return [list(combo) for combo in product(*axes)] if axes else []
-
-
-def _dirname(overrides: list[str], exclude=("data.root", "data.download", "trainer.device",
-                                              "hydra.sweep.dir", "hydra.run.dir", "hydra.launcher.n_jobs")) -> str:
-    kept = sorted(o for o in overrides if o.split("=")[0].lstrip("+~") not in exclude)
-    return job_dirname(",".join(kept))
+        if o.is_sweep_override():
+            axes.append([f"{key}={v}" for v in o.sweep_string_iterator()])
+        else:
+            axes.append([f"{key}={o.get_value_element_as_str()}"])
+    jobs = []
+    for combo in product(*axes):
+        kept = sorted(o for o in combo if o.split("=")[0].lstrip("+~") not in exclude)
+        jobs.append((sweep / job_dirname(",".join(kept)), list(combo)))
+    return jobs
 
 
 def load_runs(sweep_dirs, include_missing: bool = True) -> pd.DataFrame:
@@ -101,11 +98,10 @@ def load_runs(sweep_dirs, include_missing: bool = True) -> pd.DataFrame:
                 seen.add(job.resolve())
                 rows.append(_missing_row(sweep, job, ov, "missing (started, no record)"))
         try:
-            jobs = expected_jobs(sweep)
+            jobs = expected_job_dirs(sweep)
         except Exception:  # noqa: BLE001 - an unusual sweeper grammar: report what is there
             jobs = []
-        for ov in jobs:
-            job = sweep / _dirname(ov)
+        for job, ov in jobs:
             if job.resolve() not in seen:
                 rows.append(_missing_row(sweep, job, ov, "missing (not started)"))
     df = pd.DataFrame(rows)
@@ -154,10 +150,3 @@ def short_labels(configs) -> dict[str, str]:
     return {c: " ".join(t for t in c.split(" ") if t not in common) or c for c in configs}
 
 
-def records_of(runs: pd.DataFrame) -> list[dict]:
-    return [r for r in runs.get("_record", []) if r]
-
-
-def read_json(path) -> dict:
-    with open(path) as f:
-        return json.load(f)

@@ -1,4 +1,4 @@
-"""Write sweep folders of synthetic run records with known numbers (for report tests)."""
+"""Sweep folders of synthetic run records with known numbers: for report tests and the report benchmark."""
 from __future__ import annotations
 
 import json
