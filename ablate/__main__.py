@@ -23,8 +23,10 @@ def task(cfg: DictConfig) -> str:
     hc = HydraConfig.get()
     choices = {k: v for k, v in hc.runtime.choices.items() if not k.startswith("hydra")}
     label = hc.job.override_dirname or "run"
+    launcher = {"name": hc.runtime.choices.get("hydra/launcher"), **{
+        k: hc.launcher.get(k) for k in ("n_jobs", "cpus_per_task") if k in hc.launcher}}
     status = run_job(cfg, hc.runtime.output_dir, list(hc.overrides.task), choices, label,
-                     job_num=hc.job.get("num"))
+                     job_num=hc.job.get("num"), launcher=launcher)
     OUTCOMES.append(status)
     return status
 

@@ -21,6 +21,7 @@ from ablate.data import load_dataset, make_splits
 from ablate.data.augment import BatchAugment
 from ablate.errors import AblateError, TrainingError
 from ablate.models import build_model
+from ablate.placement import place
 from ablate.progress import Progress
 from ablate.provenance import environment
 from ablate.validate import validate
@@ -56,11 +57,16 @@ def describe_error(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}"
 
 
-def train_job(cfg: DictConfig, job_dir: Path, label: str) -> dict:
+def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = None,
+              launcher: dict | None = None) -> dict:
     """Build everything from the config, train, and return the record's measured part."""
     validate(cfg)
+    device, threads = place(cfg.trainer.device, job_num, launcher or {})
+    if threads:
+        torch.set_num_threads(threads)
     seed_everything(int(cfg.seed))
     settings = settings_from_config(cfg)
+    settings.device = device
     data_cfg = OmegaConf.to_container(cfg.data, resolve=True)
     data = load_dataset(**data_cfg)
     splits = make_splits(data, int(cfg.data.val_size), cfg.data.train_subset, int(cfg.data.get("split_seed", 0)))
@@ -89,11 +95,12 @@ def train_job(cfg: DictConfig, job_dir: Path, label: str) -> dict:
         "timing": result.timing,
         "data_sizes": {"train": len(splits.train_y), "val": len(splits.val_y), "test": len(splits.test_y)},
         "device": result.device,
+        "placement": {"device": result.device, "threads": torch.get_num_threads(), "launcher": launcher or {}},
     }
 
 
 def run_job(cfg: DictConfig, job_dir: str | Path, overrides: list[str], choices: dict, label: str,
-            job_num: int | None = None) -> str:
+            job_num: int | None = None, launcher: dict | None = None) -> str:
     """Run one job into job_dir unless its record is complete. Returns the record's status or 'skipped'."""
     job_dir = Path(job_dir)
     job_dir.mkdir(parents=True, exist_ok=True)
@@ -113,7 +120,7 @@ def run_job(cfg: DictConfig, job_dir: str | Path, overrides: list[str], choices:
     }
     start = time.time()
     try:
-        measured = train_job(cfg, job_dir, label)
+        measured = train_job(cfg, job_dir, label, job_num, launcher)
     except KeyboardInterrupt:
         record.update(status=records.INTERRUPTED, error="interrupted (SIGINT or SIGTERM): run again to finish",
                       env=environment("cpu"))
