@@ -45,6 +45,7 @@ def settings_from_config(cfg: DictConfig) -> TrainSettings:
     return TrainSettings(epochs=t.epochs, batch_size=t.batch_size, eval_batch_size=t.eval_batch_size,
                          device=t.device, precision=t.precision, channels_last=bool(t.channels_last),
                          compile=bool(t.compile), tta=bool(t.tta), deterministic=bool(t.deterministic),
+                         cudnn_benchmark=bool(t.cudnn_benchmark), fused_optimizer=bool(t.fused_optimizer),
                          seed=int(cfg.seed), label_smoothing=float(cfg.loss.label_smoothing),
                          optim=optim, schedule=schedule)
 

@@ -85,3 +85,15 @@ def test_same_generator_seed_gives_the_same_batch():
 def test_unknown_op_names_the_fix():
     with pytest.raises(ConfigError, match="unknown augmentation op 'mixup'.*register"):
         BatchAugment([{"op": "mixup"}])
+
+
+@pytest.mark.parametrize("mode,pad_mode", [("reflect", "reflect"), ("zeros", "constant"), ("replicate", "replicate")])
+def test_crop_equals_padding_then_slicing(mode, pad_mode):
+    import torch.nn.functional as F
+    x = torch.randint(0, 256, (64, 3, 32, 32), dtype=torch.uint8)
+    y = crop(x, torch.Generator().manual_seed(0), padding=4, mode=mode)
+    g = torch.Generator().manual_seed(0)   # the same draws crop makes
+    dy, dx = torch.randint(0, 9, (64,), generator=g), torch.randint(0, 9, (64,), generator=g)
+    padded = F.pad(x.float(), (4,) * 4, mode=pad_mode).to(torch.uint8)
+    expected = torch.stack([padded[i, :, dy[i]:dy[i] + 32, dx[i]:dx[i] + 32] for i in range(64)])
+    assert torch.equal(y, expected)

@@ -122,3 +122,9 @@ def test_schedules_by_hand():
 def test_bf16_and_channels_last_run_on_cpu():
     r = tiny_run(epochs=1, precision="bf16", channels_last=True)
     assert 0 <= r.metrics["test_acc"] <= 1
+
+
+def test_torch_compile_path_trains_on_cpu():
+    r = tiny_run(epochs=2, compile=True)
+    assert all(math.isfinite(row["train_loss"]) for row in r.history)
+    assert r.timing["first_epoch_seconds"] > 0 and 0 <= r.metrics["test_acc"] <= 1

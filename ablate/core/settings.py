@@ -36,6 +36,8 @@ class TrainSettings:
     compile: bool = False
     tta: bool = True
     deterministic: bool = False
+    cudnn_benchmark: bool = True   # let cuDNN pick the fastest kernels (ignored when deterministic)
+    fused_optimizer: bool = True   # one fused kernel for the optimizer step (CUDA only)
     seed: int = 0
     label_smoothing: float = 0.0
     optim: OptimSettings = field(default_factory=OptimSettings)

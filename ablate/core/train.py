@@ -82,7 +82,7 @@ def train(model: torch.nn.Module, splits: Splits, s: TrainSettings,
         torch.use_deterministic_algorithms(True, warn_only=True)
         torch.backends.cudnn.deterministic = True
     elif device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
+        torch.backends.cudnn.benchmark = s.cudnn_benchmark
     data = splits.to(device)
     mean, std = channel_stats(data.train_x)
     mean, std = mean[None, :, None, None], std[None, :, None, None]
@@ -96,7 +96,7 @@ def train(model: torch.nn.Module, splits: Splits, s: TrainSettings,
     n = len(data.train_y)
     steps_per_epoch = max(n // s.batch_size, 1)   # drop the last partial batch (BatchNorm needs > 1 image)
     batch = min(s.batch_size, n)
-    optimizer = build_optimizer(model.parameters(), s.optim, fused=device.type == "cuda")
+    optimizer = build_optimizer(model.parameters(), s.optim, fused=s.fused_optimizer and device.type == "cuda")
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lr_factor(s.schedule, s.epochs * steps_per_epoch, steps_per_epoch))
     gen = torch.Generator(device=device).manual_seed(s.seed)

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Callable
 
 import torch
-import torch.nn.functional as F
 
 from ablate.errors import ConfigError
 
@@ -41,23 +40,37 @@ def crop_offsets(n: int, padding: int, x: torch.Tensor, g: torch.Generator) -> t
     return dy, dx
 
 
+def _source_index(pos: torch.Tensor, size: int, mode: str) -> torch.Tensor:
+    """Map positions of the padded image (shifted back by the padding) to source pixels."""
+    if mode == "reflect":
+        pos = pos.abs()
+        return torch.where(pos > size - 1, 2 * (size - 1) - pos, pos)
+    return pos.clamp(0, size - 1)   # replicate; zeros masks these pixels afterwards
+
+
 @register("crop")
 def crop(x: torch.Tensor, g: torch.Generator, padding: int = 4, mode: str = "reflect") -> torch.Tensor:
-    """Random crop back to (H, W) from each image padded by `padding` pixels (reflect or zeros)."""
+    """Random crop back to (H, W) from each image padded by `padding` pixels (reflect, zeros or replicate).
+
+    No padded copy is made: each output row and column gathers its source pixel directly.
+    """
     if padding <= 0:
         return x
-    b, c, h, w = x.shape
-    pad_mode = {"reflect": "reflect", "zeros": "constant", "constant": "constant", "replicate": "replicate"}
-    if mode not in pad_mode:
+    if mode not in ("reflect", "zeros", "constant", "replicate"):
         raise ConfigError(f"aug crop mode={mode!r} is unknown: use reflect, zeros or replicate")
-    # reflect padding is not implemented for uint8 everywhere: pad in float (exact for 0..255)
-    padded = F.pad(x.float(), (padding,) * 4, mode=pad_mode[mode]).to(x.dtype)
+    if mode == "reflect" and padding >= min(x.shape[-2:]):
+        raise ConfigError(f"aug crop padding={padding} must be smaller than the image for reflect padding")
+    b, c, h, w = x.shape
     dy, dx = crop_offsets(b, padding, x, g)
-    rows = (dy[:, None] + torch.arange(h, device=x.device))[:, None, :, None]  # (B, 1, H, 1)
-    cols = (dx[:, None] + torch.arange(w, device=x.device))[:, None, None, :]  # (B, 1, 1, W)
-    bi = torch.arange(b, device=x.device)[:, None, None, None]
-    ci = torch.arange(c, device=x.device)[None, :, None, None]
-    return padded[bi, ci, rows, cols]
+    rows = dy[:, None] + torch.arange(h, device=x.device) - padding      # (B, H) in source coordinates
+    cols = dx[:, None] + torch.arange(w, device=x.device) - padding      # (B, W)
+    # one gather over each image's flattened pixels (faster than two gathers or 4-D advanced indexing)
+    flat = _source_index(rows, h, mode)[:, :, None] * w + _source_index(cols, w, mode)[:, None, :]
+    out = x.reshape(b, c, h * w).gather(2, flat.reshape(b, 1, h * w).expand(b, c, h * w)).reshape(b, c, h, w)
+    if mode in ("zeros", "constant"):
+        inside = ((rows >= 0) & (rows < h))[:, None, :, None] & ((cols >= 0) & (cols < w))[:, None, None, :]
+        out = out * inside.to(out.dtype)
+    return out
 
 
 def _to_unit(x: torch.Tensor) -> torch.Tensor:

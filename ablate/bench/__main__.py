@@ -1,0 +1,3 @@
+from ablate.bench.pipeline import main
+
+main()

@@ -1,0 +1,76 @@
+"""`python -m ablate.bench.options`: the trainer's speed options measured one at a time, in one process.
+
+Each variant trains the same model on the same resident data with the core; the table gives steady-state
+images/s (epochs after the first), the first epoch's seconds (warm-up, and compile time when compiling)
+and the ratio to the fp32 baseline.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import torch
+
+from ablate.bench.pipeline import CROPFLIP, random_images
+from ablate.core import OptimSettings, TrainSettings, train
+from ablate.core.train import resolve_device
+from ablate.data import make_splits
+from ablate.data.augment import BatchAugment
+from ablate.data.dataset import ImageData
+from ablate.models import build_model
+from ablate.provenance import environment
+
+VARIANTS = {
+    "fp32 (baseline)": {},
+    "bf16": {"precision": "bf16"},
+    "channels_last": {"channels_last": True},
+    "bf16 + channels_last": {"precision": "bf16", "channels_last": True},
+    "bf16 + channels_last + compile": {"precision": "bf16", "channels_last": True, "compile": True},
+    "no cudnn.benchmark": {"cudnn_benchmark": False},
+    "no fused optimizer": {"fused_optimizer": False},
+}
+
+
+def measure(model_name: str, x, y, batch_size: int, device: str, epochs: int, **options) -> dict:
+    data = ImageData(x, y, x[:batch_size], y[:batch_size], [str(i) for i in range(10)])
+    torch.manual_seed(0)
+    s = TrainSettings(epochs=epochs + 1, batch_size=batch_size, device=device, tta=False,
+                      optim=OptimSettings(momentum=0.9), **options)
+    r = train(build_model(model_name, 10), make_splits(data, 0, None, 0), s, BatchAugment(CROPFLIP))
+    return {"images_per_second": r.timing["images_per_second"], "first_epoch_seconds": r.timing["first_epoch_seconds"]}
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(prog="python -m ablate.bench.options", description=__doc__.splitlines()[0])
+    p.add_argument("--device", default="auto")
+    p.add_argument("--model", default="small_cnn")
+    p.add_argument("--images", type=int, default=None, help="default 50000 on cuda, 1024 on cpu")
+    p.add_argument("--epochs", type=int, default=2, help="timed epochs after the first")
+    p.add_argument("--batch-size", type=int, default=512)
+    p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    p.add_argument("--out")
+    args = p.parse_args(argv)
+    device = resolve_device(args.device)
+    n = args.images or (50000 if device.type == "cuda" else 1024)
+    x, y = random_images(n)
+    rows = {}
+    for name in args.variants:
+        rows[name] = measure(args.model, x, y, args.batch_size, str(device), args.epochs, **VARIANTS[name])
+    base = rows.get("fp32 (baseline)", next(iter(rows.values())))["images_per_second"]
+    env = environment(str(device))
+    print(f"device: {env['device_name']}, torch {env['torch']}, {args.model}, {n} images, batch {args.batch_size}")
+    print(f"{'variant':34s} {'images/s':>12s} {'first epoch s':>14s} {'vs fp32':>8s}")
+    for name, r in rows.items():
+        r["ratio_to_baseline"] = r["images_per_second"] / base
+        print(f"{name:34s} {r['images_per_second']:12,.0f} {r['first_epoch_seconds']:14.2f} "
+              f"{r['ratio_to_baseline']:8.2f}")
+    result = {"variants": rows, "settings": vars(args) | {"images": n, "device": str(device)}, "env": env}
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    return result
+
+
+if __name__ == "__main__":
+    main()

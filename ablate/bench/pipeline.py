@@ -1,0 +1,154 @@
+"""`python -m ablate.bench`: ablate's training core against the standard torchvision pipeline, side by side.
+
+Both sides get the same model, augmentation (random crop with 4-pixel reflect padding + flip), batch
+size and number of images, in one process, after a warm-up. `--quick` times augmentation + batching
+only (no model). Prints images/s for each and their ratio, ending with `speedup: X.XX`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import torch
+
+from ablate.bench import standard
+from ablate.core import OptimSettings, TrainSettings, train
+from ablate.core.train import channel_stats, resolve_device
+from ablate.data import make_splits
+from ablate.data.augment import BatchAugment
+from ablate.data.dataset import ImageData
+from ablate.models import build_model
+from ablate.provenance import environment
+
+CROPFLIP = [{"op": "crop", "padding": 4, "mode": "reflect"}, {"op": "flip", "p": 0.5}]
+
+
+def random_images(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """CIFAR-shaped uint8 images: the pipeline's speed does not depend on their content."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g), torch.randint(0, 10, (n,), generator=g)
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def ablate_batches(x: torch.Tensor, batch_size: int, device: torch.device, epochs: int) -> float:
+    """Images/s of ablate's data path alone: resident uint8 data, seeded permutation, batch augmentation,
+    normalisation; the same work the core does before the model."""
+    x = x.to(device)
+    mean, std = (t[None, :, None, None] for t in channel_stats(x))
+    aug = BatchAugment(CROPFLIP)
+    g = torch.Generator(device=device).manual_seed(0)
+    sink = torch.zeros((), device=device)
+
+    def epoch():
+        nonlocal sink
+        perm = torch.randperm(len(x), device=device, generator=g)
+        for i in range(len(x) // batch_size):
+            xb = aug(x[perm[i * batch_size:(i + 1) * batch_size]], g)
+            xb = (xb.float() / 255 - mean) / std
+            sink = sink + xb[0, 0, 0, 0]        # keep the work from being skipped
+
+    epoch()                                       # warm-up
+    sync(device)
+    t = time.perf_counter()
+    for _ in range(epochs):
+        epoch()
+    sync(device)
+    return epochs * (len(x) // batch_size) * batch_size / (time.perf_counter() - t)
+
+
+def standard_batches(x, y, batch_size: int, device: torch.device, epochs: int, workers: int) -> float:
+    dl = standard.loader(x, y, batch_size, workers, pin=device.type == "cuda")
+    sink = torch.zeros((), device=device)
+
+    def epoch():
+        nonlocal sink
+        for xb, yb in dl:
+            xb = xb.to(device, non_blocking=True)
+            sink = sink + xb[0, 0, 0, 0]
+
+    epoch()                                       # warm-up (starts the workers)
+    sync(device)
+    t = time.perf_counter()
+    for _ in range(epochs):
+        epoch()
+    sync(device)
+    return epochs * (len(x) // batch_size) * batch_size / (time.perf_counter() - t)
+
+
+def ablate_training(model_name, x, y, batch_size, device, epochs, precision, channels_last, compile_):
+    data = ImageData(x, y, x[:batch_size], y[:batch_size], [str(i) for i in range(10)])
+    splits = make_splits(data, 0, None, 0)
+    torch.manual_seed(0)
+    model = build_model(model_name, 10)
+    s = TrainSettings(epochs=epochs + 1, batch_size=batch_size, device=str(device), precision=precision,
+                      channels_last=channels_last, compile=compile_, tta=False, optim=OptimSettings(momentum=0.9))
+    result = train(model, splits, s, BatchAugment(CROPFLIP))
+    return result.timing["images_per_second"], result.timing["first_epoch_seconds"]
+
+
+def standard_training(model_name, x, y, batch_size, device, epochs, workers, precision, channels_last):
+    torch.manual_seed(0)
+    model = build_model(model_name, 10).to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    dl = standard.loader(x, y, batch_size, workers, pin=device.type == "cuda")
+    bf16 = precision == "bf16"
+    standard.train_epoch(model, dl, opt, device, channels_last, bf16)      # warm-up
+    sync(device)
+    t = time.perf_counter()
+    seen = sum(standard.train_epoch(model, dl, opt, device, channels_last, bf16) for _ in range(epochs))
+    sync(device)
+    return seen / (time.perf_counter() - t)
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(prog="python -m ablate.bench", description=__doc__.splitlines()[0])
+    p.add_argument("--device", default="auto", help="cpu | cuda | auto")
+    p.add_argument("--model", default="small_cnn", choices=["small_cnn", "resnet18", "simple_cnn"])
+    p.add_argument("--quick", action="store_true", help="augmentation + batching only, no model")
+    p.add_argument("--images", type=int, help="images per epoch (default: 50000 on cuda, 10000 quick cpu, "
+                                              "2048 cpu with a model)")
+    p.add_argument("--epochs", type=int, default=2, help="timed epochs after one warm-up epoch")
+    p.add_argument("--batch-size", type=int, default=512)
+    p.add_argument("--workers", type=int, default=2, help="DataLoader workers for the standard pipeline")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
+    p.add_argument("--channels-last", action="store_true")
+    p.add_argument("--compile", action="store_true")
+    p.add_argument("--out", help="write the result as JSON here")
+    args = p.parse_args(argv)
+    device = resolve_device(args.device)
+    n = args.images or (50000 if device.type == "cuda" else 10000 if args.quick else 2048)
+    x, y = random_images(n)
+    settings = {k: v for k, v in vars(args).items() if k != "out"} | {"images": n, "device": str(device)}
+    if args.quick:
+        ours = ablate_batches(x, args.batch_size, device, args.epochs)
+        theirs = standard_batches(x, y, args.batch_size, device, args.epochs, args.workers)
+        what = "augmentation + batching (no model)"
+        extra = {}
+    else:
+        ours, first_epoch = ablate_training(args.model, x, y, args.batch_size, device, args.epochs,
+                                            args.precision, args.channels_last, args.compile)
+        theirs = standard_training(args.model, x, y, args.batch_size, device, args.epochs, args.workers,
+                                   args.precision, args.channels_last)
+        what = f"training {args.model}"
+        extra = {"ablate_first_epoch_seconds": first_epoch}
+    speedup = ours / theirs
+    env = environment(str(device))
+    result = {"what": what, "ablate_images_per_second": ours, "standard_images_per_second": theirs,
+              "speedup": speedup, "settings": settings, **extra, "env": env}
+    print(f"device: {env['device_name']}, torch {env['torch']}, {what}, {n} images x {args.epochs} epochs, "
+          f"batch {args.batch_size}")
+    print(f"ablate core:                        {ours:12,.0f} images/s")
+    print(f"torchvision + DataLoader({args.workers} workers): {theirs:12,.0f} images/s")
+    print(f"speedup: {speedup:.2f}")
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    return result

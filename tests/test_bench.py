@@ -1,0 +1,34 @@
+"""The benchmarks run and report what they promise (tiny sizes; the figures themselves live in experiments/bench)."""
+from __future__ import annotations
+
+import json
+
+from ablate.bench import options, report_speed
+
+
+def test_pipeline_bench_quick_prints_a_speedup_and_writes_json(ablate_cli, tmp_path):
+    out = tmp_path / "bench.json"
+    res = ablate_cli(["--device", "cpu", "--quick", "--images", "1024", "--epochs", "1", "--out", str(out)],
+                     cwd=tmp_path, module="ablate.bench")
+    assert res.returncode == 0, res.stdout + res.stderr
+    last = res.stdout.strip().splitlines()[-1]
+    assert last.startswith("speedup: ") and float(last.split()[1]) > 0
+    data = json.loads(out.read_text())
+    assert data["speedup"] == float(last.split()[1]) or abs(data["speedup"] - float(last.split()[1])) < 0.01
+    for key in ("device_name", "torch", "git_sha", "date", "command"):
+        assert key in data["env"]
+    assert data["settings"]["quick"] is True
+
+
+def test_options_bench_measures_each_variant(tmp_path):
+    r = options.main(["--device", "cpu", "--model", "simple_cnn", "--images", "128", "--epochs", "1",
+                      "--batch-size", "64", "--variants", "fp32 (baseline)", "bf16", "channels_last",
+                      "--out", str(tmp_path / "o.json")])
+    assert set(r["variants"]) == {"fp32 (baseline)", "bf16", "channels_last"}
+    assert r["variants"]["fp32 (baseline)"]["ratio_to_baseline"] == 1.0
+    assert all(v["images_per_second"] > 0 for v in r["variants"].values())
+
+
+def test_report_speed_bench(tmp_path):
+    r = report_speed.main(["--records", "40", "--epochs", "5", "--configs", "4", "--out", str(tmp_path / "r.json")])
+    assert r["records"] == 40 and r["history_rows"] == 200 and r["aggregate_seconds"] > 0
