@@ -8,7 +8,9 @@ from ablate.report.build import write_report
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m ablate.report", description=__doc__.split("`")[1])
+    p = argparse.ArgumentParser(prog="python -m ablate.report", description=(
+        "Aggregate a sweep's run records into summary and delta tables with confidence intervals, "
+        "figures and report.md. Works on a partly failed, killed or still-running sweep."))
     p.add_argument("sweep_dirs", nargs="+", help="sweep folders (hydra.sweep.dir) holding job folders")
     p.add_argument("--baseline", help="the configuration others are compared with, by its overrides, "
                                       "e.g. 'aug=none schedule=none' (default: the sweep's first)")

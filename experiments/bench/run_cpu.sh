@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The CPU benchmarks whose outputs sit beside this script. Run from the repository root:
+#   bash experiments/bench/run_cpu.sh
+# Each JSON carries its provenance (git sha, device, torch version, date, command line).
+set -euo pipefail
+out=experiments/bench
+python -m ablate.bench --device cpu --quick --epochs 5 --out $out/cpu_quick_pipeline.json
+python -m ablate.bench --device cpu --model small_cnn --batch-size 128 --out $out/cpu_small_cnn_training.json
+python -m ablate.bench.options --device cpu --images 1024 --epochs 1 --batch-size 128 \
+    --variants "fp32 (baseline)" bf16 channels_last "bf16 + channels_last" --out $out/cpu_small_cnn_options.json
+python -m ablate.bench.sweep_throughput --jobs 1 2 --runs 4 --out $out/cpu_sweep_throughput.json \
+    data=synthetic model=small_cnn trainer.epochs=2
+python -m ablate.bench.report_speed --out $out/cpu_report_speed.json
