@@ -28,7 +28,11 @@ def git_sha(cwd: Path = PROJECT_DIR) -> str | None:
 
 
 def device_name(device: str) -> str:
-    d = torch.device(device)
+    try:
+        d = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
+                         "cpu" if device == "auto" else device)
+    except RuntimeError:
+        return str(device)
     if d.type == "cuda" and torch.cuda.is_available():
         return torch.cuda.get_device_name(d)
     return f"cpu ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"

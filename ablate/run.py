@@ -53,7 +53,8 @@ def settings_from_config(cfg: DictConfig) -> TrainSettings:
 def describe_error(e: BaseException) -> str:
     if isinstance(e, AblateError):
         return str(e)
-    if isinstance(e, torch.cuda.OutOfMemoryError) or "out of memory" in str(e).lower():
+    text = str(e).lower()
+    if isinstance(e, torch.cuda.OutOfMemoryError) or "out of memory" in text or "can't allocate memory" in text:
         return f"out of memory ({str(e).splitlines()[0]}): lower trainer.batch_size or use trainer.precision=bf16"
     return f"{type(e).__name__}: {e}"
 
@@ -119,19 +120,20 @@ def run_job(cfg: DictConfig, job_dir: str | Path, overrides: list[str], choices:
         "label": label,
         "job_num": job_num,
     }
+    (job_dir / records.HISTORY).unlink(missing_ok=True)   # a retried job starts its history afresh
     start = time.time()
     try:
         measured = train_job(cfg, job_dir, label, job_num, launcher)
     except KeyboardInterrupt:
         record.update(status=records.INTERRUPTED, error="interrupted (SIGINT or SIGTERM): run again to finish",
-                      env=environment("cpu"))
+                      env=environment(cfg.trainer.device))
         records.write_json_atomic(job_dir / records.RESULTS, record)
         log.warning("%s interrupted; its record says so and a rerun will repeat it", label)
         raise
     except Exception as e:  # noqa: BLE001 - every failure becomes a record; the sweep goes on
         message = describe_error(e)
         record.update(status=records.FAILED, error=message, traceback=traceback.format_exc(),
-                      env=environment("cpu"), wall_seconds=time.time() - start)
+                      env=environment(cfg.trainer.device), wall_seconds=time.time() - start)
         records.write_json_atomic(job_dir / records.RESULTS, record)
         if not isinstance(e, AblateError):
             log.error("%s", traceback.format_exc().rstrip())

@@ -127,3 +127,43 @@ def test_stratified_take_rounds_to_the_exact_count():
     labels = np.array([0] * 7 + [1] * 5 + [2] * 3)
     idx = stratified_take(labels, 8, np.random.default_rng(0))
     assert len(idx) == 8 and len(set(idx)) == 8
+
+
+def test_cifar100_reads_fine_labels(tmp_path):
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name, n in (("train", 30), ("test", 10)):
+        with open(folder / name, "wb") as f:
+            pickle.dump({b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+                         b"fine_labels": [i % 100 for i in range(n)], b"coarse_labels": [0] * n}, f)
+    with open(folder / "meta", "wb") as f:
+        pickle.dump({b"fine_label_names": [f"f{i}".encode() for i in range(100)]}, f)
+    data = load_dataset("cifar100", root=str(tmp_path), download=False)
+    assert data.train_x.shape == (30, 3, 32, 32) and len(data.class_names) == 100
+    assert data.train_y.tolist()[:3] == [0, 1, 2]
+
+
+def test_download_when_missing_fetches_the_official_archive_with_md5(tmp_path, monkeypatch):
+    calls = []
+
+    def fake_download(url, root, filename, md5):
+        calls.append((url, filename, md5))
+        write_fake_cifar10(tmp_path)
+
+    monkeypatch.setattr("torchvision.datasets.utils.download_and_extract_archive", fake_download)
+    data = load_dataset("cifar10", root=str(tmp_path), download=True)
+    assert calls == [("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz", "cifar-10-python.tar.gz",
+                      "c58f30108f718f92721af3b95e74349a")]
+    assert len(data.train_y) == 100
+    load_dataset("cifar10", root=str(tmp_path), download=True)
+    assert len(calls) == 1   # present now: read, not fetched again
+
+
+def test_failed_download_names_the_fix(tmp_path, monkeypatch):
+    def offline(*a, **k):
+        raise OSError("network is unreachable")
+
+    monkeypatch.setattr("torchvision.datasets.utils.download_and_extract_archive", offline)
+    with pytest.raises(DataError, match="could not download.*data.download=false"):
+        load_dataset("cifar10", root=str(tmp_path), download=True)

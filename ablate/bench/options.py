@@ -7,18 +7,10 @@ and the ratio to the fp32 baseline.
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
-import torch
-
-from ablate.bench.pipeline import CROPFLIP, random_images
-from ablate.core import OptimSettings, TrainSettings, train
+from ablate.bench.common import random_images, save
+from ablate.bench.pipeline import core_speed
 from ablate.core.train import resolve_device
-from ablate.data import make_splits
-from ablate.data.augment import BatchAugment
-from ablate.data.dataset import ImageData
-from ablate.models import build_model
 from ablate.provenance import environment
 
 VARIANTS = {
@@ -30,15 +22,6 @@ VARIANTS = {
     "no cudnn.benchmark": {"cudnn_benchmark": False},
     "no fused optimizer": {"fused_optimizer": False},
 }
-
-
-def measure(model_name: str, x, y, batch_size: int, device: str, epochs: int, **options) -> dict:
-    data = ImageData(x, y, x[:batch_size], y[:batch_size], [str(i) for i in range(10)])
-    torch.manual_seed(0)
-    s = TrainSettings(epochs=epochs + 1, batch_size=batch_size, device=device, tta=False,
-                      optim=OptimSettings(momentum=0.9), **options)
-    r = train(build_model(model_name, 10), make_splits(data, 0, None, 0), s, BatchAugment(CROPFLIP))
-    return {"images_per_second": r.timing["images_per_second"], "first_epoch_seconds": r.timing["first_epoch_seconds"]}
 
 
 def main(argv=None) -> dict:
@@ -56,7 +39,7 @@ def main(argv=None) -> dict:
     x, y = random_images(n)
     rows = {}
     for name in args.variants:
-        rows[name] = measure(args.model, x, y, args.batch_size, str(device), args.epochs, **VARIANTS[name])
+        rows[name] = core_speed(args.model, x, y, args.batch_size, str(device), args.epochs, **VARIANTS[name])
     base = rows.get("fp32 (baseline)", next(iter(rows.values())))["images_per_second"]
     env = environment(str(device))
     print(f"device: {env['device_name']}, torch {env['torch']}, {args.model}, {n} images, batch {args.batch_size}")
@@ -66,9 +49,7 @@ def main(argv=None) -> dict:
         print(f"{name:34s} {r['images_per_second']:12,.0f} {r['first_epoch_seconds']:14.2f} "
               f"{r['ratio_to_baseline']:8.2f}")
     result = {"variants": rows, "settings": vars(args) | {"images": n, "device": str(device)}, "env": env}
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    save(args.out, result)
     return result
 
 

@@ -7,13 +7,11 @@ only (no model). Prints images/s for each and their ratio, ending with `speedup:
 from __future__ import annotations
 
 import argparse
-import json
-import time
-from pathlib import Path
 
 import torch
 
 from ablate.bench import standard
+from ablate.bench.common import random_images, save, timed_epochs
 from ablate.core import OptimSettings, TrainSettings, train
 from ablate.core.train import channel_stats, resolve_device
 from ablate.data import make_splits
@@ -23,17 +21,6 @@ from ablate.models import build_model
 from ablate.provenance import environment
 
 CROPFLIP = [{"op": "crop", "padding": 4, "mode": "reflect"}, {"op": "flip", "p": 0.5}]
-
-
-def random_images(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """CIFAR-shaped uint8 images: the pipeline's speed does not depend on their content."""
-    g = torch.Generator().manual_seed(seed)
-    return torch.randint(0, 256, (n, 3, 32, 32), dtype=torch.uint8, generator=g), torch.randint(0, 10, (n,), generator=g)
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def ablate_batches(x: torch.Tensor, batch_size: int, device: torch.device, epochs: int) -> float:
@@ -53,13 +40,7 @@ def ablate_batches(x: torch.Tensor, batch_size: int, device: torch.device, epoch
             xb = (xb.float() / 255 - mean) / std
             sink = sink + xb[0, 0, 0, 0]        # keep the work from being skipped
 
-    epoch()                                       # warm-up
-    sync(device)
-    t = time.perf_counter()
-    for _ in range(epochs):
-        epoch()
-    sync(device)
-    return epochs * (len(x) // batch_size) * batch_size / (time.perf_counter() - t)
+    return epochs * (len(x) // batch_size) * batch_size / timed_epochs(epoch, epochs, device)
 
 
 def standard_batches(x, y, batch_size: int, device: torch.device, epochs: int, workers: int) -> float:
@@ -72,24 +53,19 @@ def standard_batches(x, y, batch_size: int, device: torch.device, epochs: int, w
             xb = xb.to(device, non_blocking=True)
             sink = sink + xb[0, 0, 0, 0]
 
-    epoch()                                       # warm-up (starts the workers)
-    sync(device)
-    t = time.perf_counter()
-    for _ in range(epochs):
-        epoch()
-    sync(device)
-    return epochs * (len(x) // batch_size) * batch_size / (time.perf_counter() - t)
+    # the warm-up epoch starts the workers
+    return epochs * (len(x) // batch_size) * batch_size / timed_epochs(epoch, epochs, device)
 
 
-def ablate_training(model_name, x, y, batch_size, device, epochs, precision, channels_last, compile_):
+def core_speed(model_name: str, x, y, batch_size: int, device: str, epochs: int, **options) -> dict:
+    """The training core on resident data: steady-state images/s (epochs after the first) and the first
+    epoch's seconds (warm-up, and compile time when compiling)."""
     data = ImageData(x, y, x[:batch_size], y[:batch_size], [str(i) for i in range(10)])
-    splits = make_splits(data, 0, None, 0)
     torch.manual_seed(0)
-    model = build_model(model_name, 10)
-    s = TrainSettings(epochs=epochs + 1, batch_size=batch_size, device=str(device), precision=precision,
-                      channels_last=channels_last, compile=compile_, tta=False, optim=OptimSettings(momentum=0.9))
-    result = train(model, splits, s, BatchAugment(CROPFLIP))
-    return result.timing["images_per_second"], result.timing["first_epoch_seconds"]
+    s = TrainSettings(epochs=epochs + 1, batch_size=batch_size, device=device, tta=False,
+                      optim=OptimSettings(momentum=0.9), **options)
+    r = train(build_model(model_name, 10), make_splits(data, 0, None, 0), s, BatchAugment(CROPFLIP))
+    return {"images_per_second": r.timing["images_per_second"], "first_epoch_seconds": r.timing["first_epoch_seconds"]}
 
 
 def standard_training(model_name, x, y, batch_size, device, epochs, workers, precision, channels_last):
@@ -100,12 +76,9 @@ def standard_training(model_name, x, y, batch_size, device, epochs, workers, pre
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     dl = standard.loader(x, y, batch_size, workers, pin=device.type == "cuda")
     bf16 = precision == "bf16"
-    standard.train_epoch(model, dl, opt, device, channels_last, bf16)      # warm-up
-    sync(device)
-    t = time.perf_counter()
-    seen = sum(standard.train_epoch(model, dl, opt, device, channels_last, bf16) for _ in range(epochs))
-    sync(device)
-    return seen / (time.perf_counter() - t)
+    seen = (len(x) // batch_size) * batch_size
+    return epochs * seen / timed_epochs(lambda: standard.train_epoch(model, dl, opt, device, channels_last, bf16),
+                                        epochs, device)
 
 
 def main(argv=None) -> dict:
@@ -133,8 +106,9 @@ def main(argv=None) -> dict:
         what = "augmentation + batching (no model)"
         extra = {}
     else:
-        ours, first_epoch = ablate_training(args.model, x, y, args.batch_size, device, args.epochs,
-                                            args.precision, args.channels_last, args.compile)
+        core = core_speed(args.model, x, y, args.batch_size, str(device), args.epochs, precision=args.precision,
+                          channels_last=args.channels_last, compile=args.compile)
+        ours, first_epoch = core["images_per_second"], core["first_epoch_seconds"]
         theirs = standard_training(args.model, x, y, args.batch_size, device, args.epochs, args.workers,
                                    args.precision, args.channels_last)
         what = f"training {args.model}"
@@ -148,7 +122,5 @@ def main(argv=None) -> dict:
     print(f"ablate core:                        {ours:12,.0f} images/s")
     print(f"torchvision + DataLoader({args.workers} workers): {theirs:12,.0f} images/s")
     print(f"speedup: {speedup:.2f}")
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    save(args.out, result)
     return result

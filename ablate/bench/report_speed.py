@@ -6,7 +6,6 @@ collecting them into tables (runs, histories, summary, deltas, interactions) and
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ablate.bench.fake_sweep import write_sweep
+from ablate.bench.common import save
 from ablate.provenance import environment
 from ablate.report import build, write_report
 
@@ -42,9 +42,7 @@ def main(argv=None) -> dict:
               "full_report_seconds": round(full_s, 3), "env": environment()}
     print(f"{result['records']} records x {args.epochs} epochs: aggregate (tables) {tables_s:.2f} s; "
           f"full report with figures {full_s:.2f} s")
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    save(args.out, result)
     return result
 
 

@@ -6,7 +6,6 @@ folder, with the joblib launcher for more than one job at a time, and times it w
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -14,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ablate.bench.common import save
 from ablate.provenance import environment
 
 
@@ -49,9 +49,7 @@ def main(argv=None) -> dict:
         r["ratio"] = r["runs_per_hour"] / base
         print(f"{k} job(s) at once: {r['seconds']:8.1f} s  {r['runs_per_hour']:10.1f} runs/hour  x{r['ratio']:.2f}")
     result = {"jobs": rows, "runs": args.runs, "overrides": args.overrides, "env": env}
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(result, indent=1) + "\n")
+    save(args.out, result)
     return result
 
 

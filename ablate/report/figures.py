@@ -57,22 +57,28 @@ def curves(histories: pd.DataFrame, labels: dict[str, str]):
 
 
 def ladder(summary: pd.DataFrame, steps: pd.DataFrame, order: list[str], labels: dict[str, str]):
-    """Mean test accuracy per rung with its 95% interval, and each step's gain with its Welch interval."""
+    """Mean test accuracy per rung with its 95% interval, and each step's gain with its Welch interval.
+
+    Points, not bars: the axis does not start at zero, and bars would exaggerate the gains.
+    """
     s = summary.set_index("config").loc[order]
     fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(order), 4))
     x = np.arange(len(order))
     mean = 100 * s.test_acc_mean.values
     err = 100 * np.vstack([s.test_acc_mean - s.test_acc_ci_low, s.test_acc_ci_high - s.test_acc_mean])
-    ax.bar(x, mean, color="tab:blue", alpha=0.75)
-    ax.errorbar(x, mean, yerr=np.nan_to_num(err), fmt="none", color="black", capsize=4)
+    ax.plot(x, mean, "-", color="tab:blue", alpha=0.4)
+    ax.errorbar(x, mean, yerr=np.nan_to_num(err), fmt="o", color="tab:blue", ecolor="black", capsize=4)
     for i, step in enumerate(steps.itertuples(), start=1):
         txt = f"{100 * step.delta:+.2f}\n[{100 * step.ci_low:+.2f}, {100 * step.ci_high:+.2f}]\n{step.verdict}"
-        ax.annotate(txt, (i, mean[i]), textcoords="offset points", xytext=(0, 8), ha="center", fontsize=7)
+        ax.annotate(txt, (i, mean[i]), textcoords="offset points", xytext=(0, 12), ha="center", fontsize=7)
     ax.set_xticks(x, [labels.get(c, c) for c in order], rotation=20, ha="right", fontsize=8)
+    ax.set_xlim(-0.5, len(order) - 0.5)
     ax.set_ylabel("final test accuracy (%)")
-    lo = np.nanmin(mean - np.nan_to_num(err[0])) if len(mean) else 0
-    ax.set_ylim(max(0, lo - 10), min(100, np.nanmax(mean) + 8) if len(mean) else 100)
-    ax.set_title("ladder: mean over seeds, 95% t-interval; step gain with Welch 95% interval", fontsize=9)
+    top = np.nanmax(mean + np.nan_to_num(err[1]))
+    ax.set_ylim(np.nanmin(mean - np.nan_to_num(err[0])) - 2, top + 0.18 * (top - np.nanmin(mean) + 2))
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_title("ladder: mean over seeds with 95% t-interval; each step's gain (points) with Welch 95% interval",
+                 fontsize=8)
     fig.tight_layout()
     return fig
 

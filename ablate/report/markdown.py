@@ -1,8 +1,6 @@
 """Write a Report to disk: CSV, Markdown and LaTeX tables, PNG + SVG figures, and report.md around them."""
 from __future__ import annotations
 
-import math
-import shlex
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -47,7 +45,7 @@ def write(report: Report, out: Path, sweep_dirs, figures: bool = True) -> None:
     figdir = out / "figures"
     runs = report.runs.drop(columns=["_record"], errors="ignore")
     runs.to_csv(out / "runs.csv", index=False)
-    md = [f"# Ablation report", "",
+    md = ["# Ablation report", "",
           f"Sweep folder(s): {', '.join(f'`{s}`' for s in sweep_dirs)}. Headline metric: **final-epoch test "
           f"accuracy** (%), mean over seeds with a 95% t-interval. Best validation accuracy is shown for "
           f"reference only: nothing here is selected on the test split.", ""]
@@ -117,9 +115,8 @@ def _figures(report: Report, figdir: Path) -> list[str]:
                      f"confusion_{figures.slug(report.labels[config])}")
         md += [f"![confusion {report.labels[config]}]({path})", ""]
     md += ["Confusion matrices: rows are true classes, normalised to 100%, counts summed over seeds.", ""]
-    ref = report.ladder[-2] if len(report.ladder) > 1 else report.baseline
-    target = report.ladder[-1] if len(report.ladder) > 1 else best
-    if ref and target and ref != target:
+    ref, target = report.baseline, best
+    if ref and ref != target:
         path = _save(figures.per_class_delta(report.runs, ref, target, report.labels), figdir, "per_class_delta")
         md += [f"![per-class delta]({path})", "",
                f"Per-class accuracy change from `{report.labels[ref]}` to `{report.labels[target]}`; error bars are "
