@@ -71,7 +71,7 @@ def test_augmentation_is_applied_to_training_batches_only():
     assert calls == [50] * 10  # 250 train images / 50 per batch x 2 epochs
     mean, std = channel_stats(splits.train_x)
     expected = (splits.test_x.float() / 255 - mean[None, :, None, None]) / std[None, :, None, None]
-    assert torch.allclose(seen_eval[-1], expected)   # the test pass saw raw, only normalised images
+    assert torch.allclose(seen_eval[-1], expected, atol=1e-5)   # the test pass saw raw, only normalised images
     assert r.metrics["test_acc_tta"] is None
 
 

@@ -13,7 +13,9 @@ from ablate.bench.pipeline import core_speed
 from ablate.core.train import resolve_device
 from ablate.provenance import environment
 
-VARIANTS = {
+BASE = {"precision": "fp32", "channels_last": False, "compile": False, "cudnn_benchmark": True,
+        "fused_optimizer": True}
+VARIANTS = {name: BASE | change for name, change in {
     "fp32 (baseline)": {},
     "bf16": {"precision": "bf16"},
     "channels_last": {"channels_last": True},
@@ -21,7 +23,7 @@ VARIANTS = {
     "bf16 + channels_last + compile": {"precision": "bf16", "channels_last": True, "compile": True},
     "no cudnn.benchmark": {"cudnn_benchmark": False},
     "no fused optimizer": {"fused_optimizer": False},
-}
+}.items()}
 
 
 def main(argv=None) -> dict:

@@ -32,7 +32,7 @@ class TrainSettings:
     eval_batch_size: int = 1024
     device: str = "auto"
     precision: str = "fp32"      # fp32 | bf16
-    channels_last: bool = False
+    channels_last: bool = True
     compile: bool = False
     tta: bool = True
     deterministic: bool = False

@@ -85,11 +85,12 @@ def train(model: torch.nn.Module, splits: Splits, s: TrainSettings,
         torch.backends.cudnn.benchmark = s.cudnn_benchmark
     data = splits.to(device)
     mean, std = channel_stats(data.train_x)
-    mean, std = mean[None, :, None, None], std[None, :, None, None]
+    scale = (1 / (255 * std))[None, :, None, None]           # (x / 255 - mean) / std = x * scale + shift
+    shift = (-mean / std)[None, :, None, None]
     memory_format = torch.channels_last if s.channels_last else torch.contiguous_format
 
     def prepare(xb: torch.Tensor) -> torch.Tensor:
-        return ((xb.float() / 255 - mean) / std).contiguous(memory_format=memory_format)
+        return xb.float().mul_(scale).add_(shift).contiguous(memory_format=memory_format)
 
     model = model.to(device=device, memory_format=memory_format)
     step_model = torch.compile(model) if s.compile else model
@@ -112,7 +113,7 @@ def train(model: torch.nn.Module, splits: Splits, s: TrainSettings,
         perm = torch.randperm(n, device=device, generator=gen)
         for step in range(steps_per_epoch):
             idx = perm[step * batch:(step + 1) * batch]
-            xb, yb = data.train_x[idx], data.train_y[idx]
+            xb, yb = data.train_x.index_select(0, idx), data.train_y.index_select(0, idx)  # faster than x[idx] on CPU
             if augment:
                 xb = augment(xb, gen)
             with autocast(device, s.precision):

@@ -30,8 +30,11 @@ def _uniform(n: int, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
 @register("flip")
 def flip(x: torch.Tensor, g: torch.Generator, p: float = 0.5) -> torch.Tensor:
     """Horizontal flip of each image with probability p."""
-    mask = _uniform(len(x), x, g) < p
-    return torch.where(mask[:, None, None, None], x.flip(-1), x)
+    b, c, h, w = x.shape
+    mask = _uniform(b, x, g) < p
+    cols = torch.arange(w, device=x.device)
+    cols = torch.where(mask[:, None], w - 1 - cols, cols)          # (B, W): reversed for flipped images
+    return x.gather(3, cols[:, None, None, :].expand(b, c, h, w))   # one gather, no host sync
 
 
 def crop_offsets(n: int, padding: int, x: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
