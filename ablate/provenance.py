@@ -20,8 +20,10 @@ def git_sha(cwd: Path = PROJECT_DIR) -> str | None:
                              timeout=10).stdout.strip()
         if not sha:
             return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=cwd,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        # outputs written under experiments/ do not make the code that wrote them dirty
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", ".",
+                                ":(exclude)experiments"], cwd=cwd, capture_output=True, text=True,
+                               timeout=10).stdout.strip()
         return sha + ("-dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return None
