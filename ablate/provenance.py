@@ -42,11 +42,12 @@ def device_name(device: str) -> str:
 
 def command_line() -> str:
     """The command as the user typed it: `python -m ablate ...` rather than `.../__main__.py ...`."""
-    exe = Path(sys.argv[0])
-    if exe.name == "__main__.py":
-        head = ["python", "-m", ".".join(exe.resolve().parent.relative_to(PROJECT_DIR).parts)]
+    exe = Path(sys.argv[0]).resolve()
+    if exe.suffix == ".py" and exe.is_relative_to(PROJECT_DIR / "ablate"):
+        parts = list(exe.with_suffix("").relative_to(PROJECT_DIR).parts)
+        head = ["python", "-m", ".".join(parts[:-1] if parts[-1] == "__main__" else parts)]
     else:
-        head = [exe.name]
+        head = [Path(sys.argv[0]).name]
     return " ".join(head + [shlex.quote(a) for a in sys.argv[1:]])
 
 
