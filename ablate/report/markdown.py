@@ -115,11 +115,13 @@ def _figures(report: Report, figdir: Path) -> list[str]:
                      f"confusion_{figures.slug(report.labels[config])}")
         md += [f"![confusion {report.labels[config]}]({path})", ""]
     md += ["Confusion matrices: rows are true classes, normalised to 100%, counts summed over seeds.", ""]
-    ref, target = report.baseline, best
-    if ref and ref != target:
+    ranked = report.summary[report.summary.n > 0].sort_values("test_acc_mean", ascending=False).config
+    ref, target = report.baseline, next((c for c in ranked if c != report.baseline), None)
+    if ref and target:
         path = _save(figures.per_class_delta(report.runs, ref, target, report.labels), figdir, "per_class_delta")
         md += [f"![per-class delta]({path})", "",
-               f"Per-class accuracy change from `{report.labels[ref]}` to `{report.labels[target]}`; error bars are "
+               f"Per-class accuracy change from the baseline `{report.labels[ref]}` to the best other "
+               f"configuration `{report.labels[target]}`; error bars are "
                f"Welch 95% intervals from the seed spread: green and red bars clear their own noise.", ""]
     pairs = tables.confused_pairs(report.runs, best)
     if not pairs.empty:
