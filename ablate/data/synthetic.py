@@ -8,7 +8,7 @@ from ablate.data.dataset import ImageData
 
 
 def load_synthetic(num_train: int = 2000, num_test: int = 500, num_classes: int = 10, image_size: int = 32,
-                   noise: float = 0.5, seed: int = 1234) -> ImageData:
+                   noise: float = 1.5, seed: int = 1234) -> ImageData:
     g = torch.Generator().manual_seed(seed)
     # one low-frequency colour pattern per class, upsampled to the image size
     coarse = torch.rand(num_classes, 3, 4, 4, generator=g)
