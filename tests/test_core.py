@@ -128,3 +128,10 @@ def test_torch_compile_path_trains_on_cpu():
     r = tiny_run(epochs=2, compile=True)
     assert all(math.isfinite(row["train_loss"]) for row in r.history)
     assert r.timing["first_epoch_seconds"] > 0 and 0 <= r.metrics["test_acc"] <= 1
+
+
+def test_deterministic_setting_does_not_leak_into_the_next_run_in_the_same_process():
+    tiny_run(epochs=1, deterministic=True)
+    assert torch.are_deterministic_algorithms_enabled()
+    tiny_run(epochs=1)
+    assert not torch.are_deterministic_algorithms_enabled()

@@ -3,7 +3,7 @@ augmentation as tensor ops, metrics leave the device once per epoch."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -25,7 +25,6 @@ class TrainResult:
     confusion_matrix: list[list[int]]
     timing: dict
     device: str
-    extra: dict = field(default_factory=dict)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -78,11 +77,10 @@ def train(model: torch.nn.Module, splits: Splits, s: TrainSettings,
           augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
           on_epoch: EpochCallback | None = None) -> TrainResult:
     device = resolve_device(s.device)
-    if s.deterministic:
-        torch.use_deterministic_algorithms(True, warn_only=True)
-        torch.backends.cudnn.deterministic = True
-    elif device.type == "cuda":
-        torch.backends.cudnn.benchmark = s.cudnn_benchmark
+    # set both ways: the basic launcher runs every job of a sweep in this one process
+    torch.use_deterministic_algorithms(s.deterministic, warn_only=True)
+    torch.backends.cudnn.deterministic = s.deterministic
+    torch.backends.cudnn.benchmark = s.cudnn_benchmark and not s.deterministic
     data = splits.to(device)
     mean, std = channel_stats(data.train_x)
     scale = (1 / (255 * std))[None, :, None, None]           # (x / 255 - mean) / std = x * scale + shift
