@@ -78,6 +78,8 @@ BAD_INPUTS = [
     (["optim.lr=fast"], ["optim.lr"]),
     (["trainer.precision=fp8"], ["trainer.precision", "bf16"]),
     (["triner.epochs=3"], ["triner"]),
+    (["trainer.device=cuda:7"] if not __import__("torch").cuda.is_available() else ["trainer.device=tpu"],
+     ["trainer.device"]),
     (lambda t: ["data=cifar10", f"data.root={t / 'empty'}", "data.download=false"],
      ["does not exist", "data.download=true"]),
     (corrupt, ["data_batch_2", "corrupt"]),
