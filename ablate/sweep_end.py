@@ -17,14 +17,14 @@ LAST_SWEEP: dict = {}
 
 
 def count_records(sweep_dir: Path) -> dict:
+    """Statuses of the records in a sweep folder, read the way the report reads them."""
+    from ablate.report.collect import load_runs
+
+    runs = load_runs(sweep_dir, include_missing=False)
     counts = {records.COMPLETED: 0, records.FAILED: 0, records.INTERRUPTED: 0}
-    failed = []
-    for path in sorted(sweep_dir.rglob(records.RESULTS)):
-        rec = records.read_record(path.parent)
-        status = (rec or {}).get("status", "unreadable")
-        counts[status] = counts.get(status, 0) + 1
-        if status != records.COMPLETED:
-            failed.append(f"{path.parent.relative_to(sweep_dir)}: {(rec or {}).get('error', status)}")
+    counts.update(runs.status.value_counts().to_dict())
+    failed = [f"{Path(r.run_dir).relative_to(sweep_dir)}: {r.error if isinstance(r.error, str) else r.status}"
+              for r in runs[runs.status != records.COMPLETED].itertuples()]
     return {"counts": counts, "failed": failed}
 
 
@@ -35,11 +35,9 @@ class SweepSummary(Callback):
         LAST_SWEEP.clear()
         LAST_SWEEP.update(failed=len(summary["failed"]), counts=summary["counts"])
         try:
-            from ablate.report.cli import write_report
+            from ablate.report import write_report
             out = write_report([sweep_dir])
             log.info("report: %s", out / "report.md")
-        except ImportError:
-            pass
         except Exception as e:  # noqa: BLE001 - the sweep's records matter more than its report
             log.warning("the report could not be written (%s: %s); run python -m ablate.report %s",
                         type(e).__name__, e, sweep_dir)

@@ -114,8 +114,8 @@ def per_class_delta(runs: pd.DataFrame, a: str, b: str, labels: dict[str, str]):
     pb = np.array([r["metrics"]["per_class_acc"] for r in done[done.config == b]["_record"]])
     names = done[done.config == b]["_record"].iloc[0].get("class_names")
     delta = 100 * (pb.mean(0) - pa.mean(0))
-    noise = np.array([100 * (stats.welch(pa[:, i], pb[:, i])["high"] - stats.welch(pa[:, i], pb[:, i])["low"]) / 2
-                      for i in range(pa.shape[1])])
+    intervals = [stats.welch(pa[:, i], pb[:, i]) for i in range(pa.shape[1])]
+    noise = np.array([100 * (w["high"] - w["low"]) / 2 for w in intervals])
     fig, ax = plt.subplots(figsize=(1.5 + 0.6 * len(delta), 3.6))
     x = np.arange(len(delta))
     colors = ["tab:green" if d > n else "tab:red" if d < -n else "tab:grey"
