@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The CPU campaign of issue 10, one stage after another; each stage is a sweep that a rerun resumes
+# (complete jobs are skipped), so running this script again after a stop continues where it was.
+#   nohup nice -n 19 bash experiments/campaign/cpu_ladder.sh > $LIVE/campaign.log 2>&1 &
+# LIVE: the live sweep folders (checkpoints, weights), outside the repository.
+# DATA: a folder holding cifar-10-batches-py/ (../shared/data/prepare_cifar10.py writes one).
+set -u
+cd "$(dirname "$0")/../.."
+LIVE=${LIVE:-/root/campaign}
+DATA=${DATA:-/root/data}
+COMMON="data.root=$DATA data.download=false trainer.progress=log"
+mkdir -p "$LIVE"
+
+# 1. bf16 against fp32 on this CPU: rung 2 of the 20-epoch ladder, seeds 0 and 1, both precisions
+python -m ablate -m experiment=ladder_short rung=2_cosine seed=0,1 trainer.precision=fp32,bf16 \
+    $COMMON hydra.sweep.dir="$LIVE/precision_parity"
+# 2. the 20-epoch ladder: four rungs x seeds 0, 1
+python -m ablate experiment=ladder_short trainer.precision=bf16 $COMMON hydra.sweep.dir="$LIVE/ladder_short"
