@@ -19,3 +19,7 @@ class ModelError(AblateError):
 
 class TrainingError(AblateError):
     """Training could not go on (loss became NaN, out of memory)."""
+
+
+class CheckpointError(AblateError):
+    """A job folder holds a checkpoint that cannot resume this run (written for another config)."""

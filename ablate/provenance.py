@@ -51,6 +51,12 @@ def command_line() -> str:
     return " ".join(head + [shlex.quote(a) for a in sys.argv[1:]])
 
 
+def cpu_features() -> dict:
+    """What decides CPU speed here: the ISA torch dispatches to, and native bf16 (AMX, AVX512-BF16)."""
+    return {"capability": torch.backends.cpu.get_cpu_capability(), "amx": torch.cpu._is_amx_tile_supported(),
+            "avx512_bf16": torch.cpu._is_avx512_bf16_supported(), "threads": torch.get_num_threads()}
+
+
 def environment(device: str = "cpu") -> dict:
     return {
         "torch": torch.__version__,
@@ -58,6 +64,7 @@ def environment(device: str = "cpu") -> dict:
         "python": platform.python_version(),
         "device": device,
         "device_name": device_name(device),
+        "cpu": cpu_features(),
         "git_sha": git_sha(),
         "host": socket.gethostname(),
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),

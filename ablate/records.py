@@ -4,9 +4,9 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
+
+from ablate.atomic import atomic_write
 
 RESULTS = "results.json"
 HISTORY = "history.csv"
@@ -25,37 +25,21 @@ def _clean(obj):
 
 
 def write_json_atomic(path: str | Path, data: dict) -> None:
-    """Write to a temp file in the same folder, fsync, then rename: a reader sees the old file or the new one."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(_clean(data), f, indent=1, allow_nan=False)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write JSON atomically: a reader sees the old file or the new one."""
+    atomic_write(path, lambda f: json.dump(_clean(data), f, indent=1, allow_nan=False))
 
 
 def write_history(path: str | Path, rows: list[dict]) -> None:
     """history.csv, one row per epoch (rewritten atomically after every epoch)."""
-    path = Path(path)
     if not rows:
         return
-    fields = list(rows[0])
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
-            w.writeheader()
-            w.writerows(rows)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    def write(f):
+        w = csv.DictWriter(f, fieldnames=list(rows[0]), extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+
+    atomic_write(path, write)
 
 
 def read_record(job_dir: str | Path) -> dict | None:

@@ -1,4 +1,4 @@
-"""One job: skip if its record is complete, seed, build, train, write the record.
+"""One job: skip if its record is complete, resume from its checkpoint or seed and build, train, write the record.
 
 Every failure ends in a record with status "failed" and the reason, so a sweep goes on and a rerun
 of the same command retries exactly the jobs that did not complete.
@@ -16,14 +16,19 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ablate import records
-from ablate.core import OptimSettings, ScheduleSettings, TrainSettings, train
+from ablate.core import OptimSettings, ScheduleSettings, TrainSettings, TrainState, train
+from ablate.core.checkpoint import CHECKPOINT, PREVIOUS
+from ablate.core.train import resolve_device, resolve_precision
 from ablate.data import load_dataset, make_splits
 from ablate.data.augment import BatchAugment
 from ablate.errors import AblateError, TrainingError
+from ablate.identity import identity
 from ablate.models import build_model
+from ablate.models.weights import FINAL as FINAL_WEIGHTS, load_initial_weights, save_weights
 from ablate.placement import place
 from ablate.progress import Progress
-from ablate.provenance import environment
+from ablate.provenance import device_name, environment
+from ablate.resume import EpochSaver, discard_checkpoints, find_resume
 from ablate.validate import validate
 
 log = logging.getLogger("ablate")
@@ -60,8 +65,10 @@ def describe_error(e: BaseException) -> str:
 
 
 def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = None,
-              launcher: dict | None = None) -> dict:
-    """Build everything from the config, train, and return the record's measured part."""
+              launcher: dict | None = None, reached: dict | None = None) -> dict:
+    """Build everything from the config, train (resuming from the job folder's checkpoint when there is
+    one), save the weights, and return the record's measured part. `reached["epoch"]` follows the epochs
+    completed, for the record of an interrupted job."""
     validate(cfg)
     device, threads = place(cfg.trainer.device, job_num, launcher or {})
     if threads:
@@ -69,6 +76,13 @@ def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = 
     seed_everything(int(cfg.seed))
     settings = settings_from_config(cfg)
     settings.device = device
+    t = cfg.trainer
+    ident = identity(OmegaConf.to_container(cfg, resolve=True))
+    checkpoint = find_resume(job_dir, ident, bool(t.resume), label)
+    if t.precision == "auto" and checkpoint and checkpoint.get("precision"):
+        settings.precision = checkpoint["precision"]     # a run resumed on other hardware keeps its precision
+    else:
+        settings.precision = resolve_precision(settings.precision, resolve_device(device))
     data_cfg = OmegaConf.to_container(cfg.data, resolve=True)
     data = load_dataset(**data_cfg)
     splits = make_splits(data, int(cfg.data.val_size), cfg.data.train_subset, int(cfg.data.get("split_seed", 0)))
@@ -76,27 +90,46 @@ def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = 
         raise TrainingError(f"only {len(splits.train_y)} training image(s) left after the validation split: "
                             f"lower data.val_size")
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
-    model = build_model(num_classes=splits.num_classes, image_size=splits.train_x.shape[-1], **model_cfg)
+    image_size, in_channels = splits.train_x.shape[-1], splits.train_x.shape[1]
+    model = build_model(num_classes=splits.num_classes, image_size=image_size, **model_cfg)
+    if model_cfg.get("init_from") and checkpoint is None:
+        load_initial_weights(model, model_cfg["init_from"])
     augment = BatchAugment(OmegaConf.to_container(cfg.aug.ops, resolve=True))
-    history: list[dict] = []
-    progress = Progress(settings.epochs, label, cfg.trainer.progress)
+    weights_meta = {"model": model_cfg, "num_classes": splits.num_classes, "class_names": splits.class_names,
+                    "image_size": image_size, "in_channels": in_channels, "label": label}
+    resumed_from = list(checkpoint.get("resumed_from_epochs", [])) + [checkpoint["state"]["epoch"]] \
+        if checkpoint else []
+    saver = EpochSaver(job_dir, ident, int(t.checkpoint_every), bool(t.save_best), weights_meta, resumed_from,
+                       extra={"label": label, "precision": settings.precision},
+                       best_val_acc=checkpoint["state"].get("best_val_acc") if checkpoint else None)
+    progress = Progress(settings.epochs, label, t.progress)
+    if reached is not None and checkpoint:
+        reached["epoch"] = checkpoint["state"]["epoch"]
 
-    def on_epoch(row: dict) -> None:
-        history.append(row)
-        records.write_history(job_dir / records.HISTORY, history)
+    def on_epoch(row: dict, state: TrainState) -> None:
+        records.write_history(job_dir / records.HISTORY, state.history)
+        saver(row, state, settings.epochs)
+        if reached is not None:
+            reached["epoch"] = state.epoch
         progress(row)
 
+    if checkpoint:   # the epochs already done stay in history.csv
+        records.write_history(job_dir / records.HISTORY, checkpoint["state"]["history"])
     try:
-        result = train(model, splits, settings, augment, on_epoch)
+        result = train(model, splits, settings, augment, on_epoch, resume=checkpoint["state"] if checkpoint else None)
     finally:
         progress.close()
+    if t.save_model:
+        save_weights(job_dir / FINAL_WEIGHTS, model, {**weights_meta, "epoch": settings.epochs})
     return {
         "metrics": result.metrics,
         "confusion_matrix": result.confusion_matrix,
         "class_names": splits.class_names,
-        "timing": result.timing,
+        "timing": {**result.timing, **saver.timing()},
+        "resumed_from_epochs": resumed_from,
         "data_sizes": {"train": len(splits.train_y), "val": len(splits.val_y), "test": len(splits.test_y)},
         "device": result.device,
+        "precision": result.precision,
         "placement": {"device": result.device, "threads": torch.get_num_threads(), "launcher": launcher or {}},
     }
 
@@ -120,28 +153,35 @@ def run_job(cfg: DictConfig, job_dir: str | Path, overrides: list[str], choices:
         "label": label,
         "job_num": job_num,
     }
-    (job_dir / records.HISTORY).unlink(missing_ok=True)   # a retried job starts its history afresh
+    if not (job_dir / CHECKPOINT).exists() and not (job_dir / PREVIOUS).exists():
+        (job_dir / records.HISTORY).unlink(missing_ok=True)   # a job started afresh starts its history afresh
+    env = environment(cfg.trainer.device)    # provenance of the code that runs, taken before it runs
     start = time.time()
+    reached = {"epoch": 0}
     try:
-        measured = train_job(cfg, job_dir, label, job_num, launcher)
-    except KeyboardInterrupt:
-        record.update(status=records.INTERRUPTED, error="interrupted (SIGINT or SIGTERM): run again to finish",
-                      env=environment(cfg.trainer.device))
+        measured = train_job(cfg, job_dir, label, job_num, launcher, reached)
+    except (KeyboardInterrupt, SystemExit) as e:
+        # SIGINT / SIGTERM, or a cluster's time limit (submitit exits the job to requeue it)
+        record.update(status=records.INTERRUPTED, epochs_completed=reached["epoch"], env=env,
+                      error=f"interrupted after epoch {reached['epoch']} ({type(e).__name__}): run the same "
+                            f"command again to resume from the last checkpoint")
         records.write_json_atomic(job_dir / records.RESULTS, record)
-        log.warning("%s interrupted; its record says so and a rerun will repeat it", label)
+        log.warning("%s interrupted after epoch %d; a rerun resumes it", label, reached["epoch"])
         raise
     except Exception as e:  # noqa: BLE001 - every failure becomes a record; the sweep goes on
         message = describe_error(e)
         record.update(status=records.FAILED, error=message, traceback=traceback.format_exc(),
-                      env=environment(cfg.trainer.device), wall_seconds=time.time() - start)
+                      epochs_completed=reached["epoch"], env=env, wall_seconds=time.time() - start)
         records.write_json_atomic(job_dir / records.RESULTS, record)
         if not isinstance(e, AblateError):
             log.error("%s", traceback.format_exc().rstrip())
         log.error("FAILED %s: %s", label, message)
         return records.FAILED
-    record.update(status=records.COMPLETED, **measured, env=environment(measured["device"]),
-                  wall_seconds=time.time() - start)
+    env.update(device=measured["device"], device_name=device_name(measured["device"]),
+               precision=measured.pop("precision"))
+    record.update(status=records.COMPLETED, **measured, env=env, wall_seconds=time.time() - start)
     records.write_json_atomic(job_dir / records.RESULTS, record)
+    discard_checkpoints(job_dir, keep=bool(cfg.trainer.keep_checkpoint))
     m = record["metrics"]
     tta = f" (tta {m['test_acc_tta']:.2%})" if m.get("test_acc_tta") is not None else ""
     val = f" val {m['val_acc']:.2%}" if m.get("val_acc") == m.get("val_acc") and m.get("val_acc") is not None else ""

@@ -34,7 +34,7 @@ CHECKS = [
     ("trainer.epochs", lambda v: _is_int(v) and v > 0, "a positive integer", "10"),
     ("trainer.batch_size", lambda v: _is_int(v) and v > 0, "a positive integer", "512"),
     ("trainer.eval_batch_size", lambda v: _is_int(v) and v > 0, "a positive integer", "1024"),
-    ("trainer.precision", lambda v: v in ("fp32", "bf16"), "fp32 or bf16", "bf16"),
+    ("trainer.precision", lambda v: v in ("auto", "fp32", "bf16"), "auto, fp32 or bf16", "auto"),
     ("trainer.device", lambda v: isinstance(v, str) and v.split(":")[0] in ("auto", "cpu", "cuda", "mps"),
      "auto, cpu, cuda or cuda:N", "auto"),
     ("trainer.progress", lambda v: v in ("auto", "bar", "log", "none"), "auto, bar, log or none", "log"),

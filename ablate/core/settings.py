@@ -31,7 +31,7 @@ class TrainSettings:
     batch_size: int = 512
     eval_batch_size: int = 1024
     device: str = "auto"
-    precision: str = "fp32"      # fp32 | bf16
+    precision: str = "fp32"      # fp32 | bf16 | auto (bf16 where the hardware runs it natively)
     channels_last: bool = True
     compile: bool = False
     tta: bool = True

@@ -1,9 +1,11 @@
-"""One training run, top to bottom: data on the device as uint8, batches by a seeded permutation,
-augmentation as tensor ops, metrics leave the device once per epoch."""
+"""One training run: setup, then train_epoch + evaluate per epoch, then finish. Data stays on the device as
+uint8, batches come from a seeded permutation, augmentation is tensor ops, metrics leave the device once
+per epoch. All that changes while training is in run.state (a TrainState), so a run can stop and resume."""
 from __future__ import annotations
 
+import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import torch
@@ -12,10 +14,12 @@ import torch.nn.functional as F
 from ablate.core.evaluate import autocast, predict, split_metrics
 from ablate.core.optim import build_optimizer, lr_factor
 from ablate.core.settings import TrainSettings
+from ablate.core.state import TrainState
 from ablate.data.dataset import Splits
 from ablate.errors import TrainingError
 
-EpochCallback = Callable[[dict], None]
+Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+EpochCallback = Callable[[dict, TrainState], None]   # after each epoch: its history row, the state
 
 
 @dataclass
@@ -25,6 +29,7 @@ class TrainResult:
     confusion_matrix: list[list[int]]
     timing: dict
     device: str
+    precision: str          # the one used: trainer.precision=auto resolved on this device
 
 
 def resolve_device(name: str) -> torch.device:
@@ -51,6 +56,23 @@ def channel_stats(x: torch.Tensor, chunk: int = 8192) -> tuple[torch.Tensor, tor
     return mean.float(), std.float()
 
 
+def native_bf16(device: torch.device) -> bool:
+    """Whether the device runs bf16 matmuls and convolutions in hardware: CUDA GPUs with bf16, CPUs with AMX
+    or AVX512-BF16 (elsewhere oneDNN emulates bf16, several times slower than fp32)."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        return torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
+    return False
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """auto -> bf16 where the hardware runs it natively, else fp32; fp32 and bf16 as asked."""
+    if precision == "auto":
+        return "bf16" if native_bf16(device) else "fp32"
+    return precision
+
+
 class Timer:
     """Wall time of a region; on CUDA measured with events, synchronised only when read."""
 
@@ -73,10 +95,25 @@ class Timer:
         return time.perf_counter() - self._t
 
 
-def train(model: torch.nn.Module, splits: Splits, s: TrainSettings,
-          augment: Callable[[torch.Tensor, torch.Generator], torch.Tensor] | None = None,
-          on_epoch: EpochCallback | None = None) -> TrainResult:
+@dataclass
+class Run:
+    """What setup() fixes for a whole run (device, resident data, batching) plus its TrainState."""
+    settings: TrainSettings
+    device: torch.device
+    data: Splits
+    num_classes: int
+    prepare: Callable[[torch.Tensor], torch.Tensor]     # uint8 batch -> normalised float batch
+    step_model: torch.nn.Module                          # the model, compiled when asked
+    augment: Augment | None
+    steps_per_epoch: int
+    batch: int
+    timer: Timer
+    state: TrainState
+
+
+def setup(model: torch.nn.Module, splits: Splits, s: TrainSettings, augment: Augment | None = None) -> Run:
     device = resolve_device(s.device)
+    s = replace(s, precision=resolve_precision(s.precision, device))
     # set both ways: the basic launcher runs every job of a sweep in this one process
     torch.use_deterministic_algorithms(s.deterministic, warn_only=True)
     torch.backends.cudnn.deterministic = s.deterministic
@@ -91,72 +128,92 @@ def train(model: torch.nn.Module, splits: Splits, s: TrainSettings,
         return xb.float().mul_(scale).add_(shift).contiguous(memory_format=memory_format)
 
     model = model.to(device=device, memory_format=memory_format)
-    step_model = torch.compile(model) if s.compile else model
     n = len(data.train_y)
     steps_per_epoch = max(n // s.batch_size, 1)   # drop the last partial batch (BatchNorm needs > 1 image)
-    batch = min(s.batch_size, n)
     optimizer = build_optimizer(model.parameters(), s.optim, fused=s.fused_optimizer and device.type == "cuda")
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lr_factor(s.schedule, s.epochs * steps_per_epoch, steps_per_epoch))
-    gen = torch.Generator(device=device).manual_seed(s.seed)
-    timer = Timer(device)
-    history: list[dict] = []
+    state = TrainState(model, optimizer, scheduler, torch.Generator(device=device).manual_seed(s.seed))
+    return Run(s, device, data, splits.num_classes, prepare, torch.compile(model) if s.compile else model,
+               augment, steps_per_epoch, min(s.batch_size, n), Timer(device), state)
 
-    for epoch in range(1, s.epochs + 1):
-        model.train()
-        loss_sum = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device, dtype=torch.long)
-        lr = optimizer.param_groups[0]["lr"]
-        timer.start()
-        perm = torch.randperm(n, device=device, generator=gen)
-        for step in range(steps_per_epoch):
-            idx = perm[step * batch:(step + 1) * batch]
-            xb, yb = data.train_x.index_select(0, idx), data.train_y.index_select(0, idx)  # faster than x[idx] on CPU
-            if augment:
-                xb = augment(xb, gen)
-            with autocast(device, s.precision):
-                logits = step_model(prepare(xb))
-                loss = F.cross_entropy(logits.float(), yb, label_smoothing=s.label_smoothing)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            scheduler.step()
-            loss_sum += loss.detach() * len(yb)
-            correct += (logits.argmax(1) == yb).sum()
-        seconds = timer.stop()
-        seen = steps_per_epoch * batch
-        row = {"epoch": epoch, "lr": lr, "train_loss": float(loss_sum) / seen,
-               "train_acc": int(correct) / seen}
-        if row["train_loss"] != row["train_loss"] or row["train_loss"] == float("inf"):
-            raise TrainingError(f"the training loss became {row['train_loss']} in epoch {epoch}: "
-                                f"lower optim.lr (now {s.optim.lr}) or add schedule.warmup_epochs")
-        if len(data.val_y):
-            logits = predict(model, data.val_x, prepare, s.eval_batch_size, s.precision)
-            row["val_loss"] = float(F.cross_entropy(logits, data.val_y))
-            row["val_acc"] = float((logits.argmax(1) == data.val_y).float().mean())
-        else:
-            row["val_loss"] = row["val_acc"] = float("nan")
-        row["epoch_seconds"] = seconds
-        row["images_per_second"] = seen / seconds if seconds > 0 else float("nan")
-        history.append(row)
-        if on_epoch:
-            on_epoch(row)
 
-    logits = predict(model, data.test_x, prepare, s.eval_batch_size, s.precision)
-    flipped = predict(model, data.test_x, prepare, s.eval_batch_size, s.precision, flip=True) if s.tta else None
-    metrics = split_metrics(logits, data.test_y, splits.num_classes, flipped)
+def train_epoch(run: Run) -> dict:
+    """One pass over a fresh permutation of the training split. Metrics leave the device once, at the end."""
+    st, s, data = run.state, run.settings, run.data
+    st.model.train()
+    loss_sum = torch.zeros((), device=run.device)
+    correct = torch.zeros((), device=run.device, dtype=torch.long)
+    lr = st.optimizer.param_groups[0]["lr"]
+    run.timer.start()
+    perm = torch.randperm(len(data.train_y), device=run.device, generator=st.generator)
+    for step in range(run.steps_per_epoch):
+        idx = perm[step * run.batch:(step + 1) * run.batch]
+        xb, yb = data.train_x.index_select(0, idx), data.train_y.index_select(0, idx)  # faster than x[idx] on CPU
+        if run.augment:
+            xb = run.augment(xb, st.generator)
+        with autocast(run.device, s.precision):
+            logits = run.step_model(run.prepare(xb))
+            loss = F.cross_entropy(logits.float(), yb, label_smoothing=s.label_smoothing)
+        st.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        st.optimizer.step()
+        st.scheduler.step()
+        loss_sum += loss.detach() * len(yb)
+        correct += (logits.argmax(1) == yb).sum()
+    seconds = run.timer.stop()
+    seen = run.steps_per_epoch * run.batch
+    row = {"epoch": st.epoch + 1, "lr": lr, "train_loss": float(loss_sum) / seen, "train_acc": int(correct) / seen}
+    if not math.isfinite(row["train_loss"]):
+        raise TrainingError(f"the training loss became {row['train_loss']} in epoch {row['epoch']}: "
+                            f"lower optim.lr (now {s.optim.lr}) or add schedule.warmup_epochs")
+    row["epoch_seconds"] = seconds
+    row["images_per_second"] = seen / seconds if seconds > 0 else float("nan")
+    return row
+
+
+def evaluate(run: Run) -> dict:
+    """Loss and accuracy on the validation split (NaN when there is none)."""
+    data = run.data
+    if not len(data.val_y):
+        return {"val_loss": float("nan"), "val_acc": float("nan")}
+    logits = predict(run.state.model, data.val_x, run.prepare, run.settings.eval_batch_size, run.settings.precision)
+    return {"val_loss": float(F.cross_entropy(logits, data.val_y)),
+            "val_acc": float((logits.argmax(1) == data.val_y).float().mean())}
+
+
+def finish(run: Run) -> TrainResult:
+    """The test split's metrics (with flip TTA when asked), the last epoch's train/val figures and timing."""
+    s, st, data = run.settings, run.state, run.data
+    logits = predict(st.model, data.test_x, run.prepare, s.eval_batch_size, s.precision)
+    flipped = predict(st.model, data.test_x, run.prepare, s.eval_batch_size, s.precision, flip=True) if s.tta else None
+    metrics = split_metrics(logits, data.test_y, run.num_classes, flipped)
     cm = metrics.pop("confusion_matrix")
-    last = history[-1] if history else {}
+    last = st.history[-1] if st.history else {}
     metrics.update(val_acc=last.get("val_acc"), val_loss=last.get("val_loss"),
                    train_acc=last.get("train_acc"), train_loss=last.get("train_loss"),
-                   best_val_acc=max((r["val_acc"] for r in history), default=None))
-    train_seconds = sum(r["epoch_seconds"] for r in history)
-    steady = history[1:] or history
+                   best_val_acc=st.best_val_acc)
+    steady = st.history[1:] or st.history
     timing = {
-        "train_seconds": train_seconds,
-        "first_epoch_seconds": history[0]["epoch_seconds"] if history else None,
+        "train_seconds": sum(r["epoch_seconds"] for r in st.history),
+        "first_epoch_seconds": st.history[0]["epoch_seconds"] if st.history else None,
         # the first epoch carries warm-up (and torch.compile) cost: report steady state apart
-        "images_per_second": len(steady) * steps_per_epoch * batch
+        "images_per_second": len(steady) * run.steps_per_epoch * run.batch
         / max(sum(r["epoch_seconds"] for r in steady), 1e-9),
     }
-    return TrainResult(history, metrics, cm, timing, str(device))
+    return TrainResult(st.history, metrics, cm, timing, str(run.device), s.precision)
+
+
+def train(model: torch.nn.Module, splits: Splits, s: TrainSettings, augment: Augment | None = None,
+          on_epoch: EpochCallback | None = None, resume: dict | None = None) -> TrainResult:
+    """Train for s.epochs (continuing from a TrainState.state_dict() when given one) and evaluate on test."""
+    run = setup(model, splits, s, augment)
+    if resume is not None:
+        run.state.load_state_dict(resume)
+    while run.state.epoch < s.epochs:
+        row = train_epoch(run)
+        row.update(evaluate(run))
+        run.state.end_epoch(row)
+        if on_epoch:
+            on_epoch(row, run.state)
+    return finish(run)

@@ -1,0 +1,42 @@
+"""What a run computes, as opposed to where and how it ran: the composed config minus placement keys.
+
+Two runs with the same identity measure the same thing, however their overrides were spelled; a checkpoint
+resumes only a run of its own identity.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+# where a run reads its data, which device it ran on, how it logs and saves: never part of what it measures
+PLACEMENT_KEYS = ("data.root", "data.download", "trainer.device", "trainer.progress", "trainer.resume",
+                  "trainer.checkpoint_every", "trainer.keep_checkpoint", "trainer.save_model", "trainer.save_best")
+
+
+def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
+    """{"a": {"b": 1}} -> {"a.b": 1}; lists stay values."""
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def identity(config: dict, drop: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The flattened config without placement keys (and without the keys in `drop`, e.g. "seed")."""
+    return {k: v for k, v in flatten(config).items() if k not in PLACEMENT_KEYS and k not in drop}
+
+
+def identity_hash(ident: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(ident, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """'key: old -> new' for every key whose value differs (or exists on one side only)."""
+    missing = "(absent)"
+    return [f"{k}: {old.get(k, missing)!r} -> {new.get(k, missing)!r}"
+            for k in sorted(set(old) | set(new)) if old.get(k, missing) != new.get(k, missing)]
