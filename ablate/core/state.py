@@ -23,8 +23,8 @@ class TrainState:
 
     @property
     def best_val_acc(self) -> float | None:
-        accs = [r["val_acc"] for r in self.history if r.get("val_acc") == r.get("val_acc")]
-        return max(accs, default=None)
+        accs = [r.get("val_acc") for r in self.history]
+        return max((a for a in accs if a is not None and a == a), default=None)   # skips None and NaN
 
     def end_epoch(self, row: dict) -> None:
         self.epoch += 1
