@@ -8,6 +8,15 @@ from pathlib import Path
 from typing import IO, Callable
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+FILE_MODE = 0o666 & ~_umask()   # what open() would give: mkstemp's 0600 would hide results from a team
+
+
 def atomic_write(path: str | Path, write: Callable[[IO], None], binary: bool = False,
                  keep_previous: str | Path | None = None) -> None:
     """Write `path` through write(file). With keep_previous, the old `path` becomes that file once the new
@@ -20,6 +29,7 @@ def atomic_write(path: str | Path, write: Callable[[IO], None], binary: bool = F
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, FILE_MODE)
         if keep_previous is not None and path.exists():
             os.replace(path, keep_previous)
         os.replace(tmp, path)
