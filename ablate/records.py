@@ -10,6 +10,7 @@ from ablate.atomic import atomic_write
 
 RESULTS = "results.json"
 HISTORY = "history.csv"
+PREDICTIONS = "predictions.npz"   # per test image, in test-split order: predicted, confidence, label
 COMPLETED, FAILED, INTERRUPTED = "completed", "failed", "interrupted"
 
 
@@ -53,3 +54,23 @@ def read_record(job_dir: str | Path) -> dict | None:
 
 def is_complete(record: dict | None) -> bool:
     return bool(record) and record.get("status") == COMPLETED and "metrics" in record
+
+
+def write_predictions(path: str | Path, predicted, confidence, label) -> None:
+    """The test split's predictions, compactly (about 30 KB for 10,000 images): class ids as the smallest
+    integer type that holds them, confidences as float16."""
+    import numpy as np
+
+    ids = np.uint8 if max(int(predicted.max(initial=0)), int(label.max(initial=0))) < 256 else np.int32
+    atomic_write(path, lambda f: np.savez_compressed(f, predicted=predicted.astype(ids), label=label.astype(ids),
+                                                     confidence=confidence.astype(np.float16)), binary=True)
+
+
+def read_predictions(job_dir: str | Path) -> dict | None:
+    import numpy as np
+
+    try:
+        with np.load(Path(job_dir) / PREDICTIONS) as z:
+            return {k: z[k] for k in z.files}
+    except (OSError, ValueError, KeyError):
+        return None

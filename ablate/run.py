@@ -119,6 +119,9 @@ def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = 
         result = train(model, splits, settings, augment, on_epoch, resume=checkpoint["state"] if checkpoint else None)
     finally:
         progress.close()
+    p = result.predictions
+    records.write_predictions(job_dir / records.PREDICTIONS, p["predicted"].numpy(), p["confidence"].numpy(),
+                              p["label"].numpy())
     if t.save_model:
         save_weights(job_dir / FINAL_WEIGHTS, model, {**weights_meta, "epoch": settings.epochs})
     return {

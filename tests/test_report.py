@@ -1,6 +1,7 @@
 """The report on synthetic records with known numbers, and end to end on a tiny real sweep."""
 from __future__ import annotations
 
+import json
 import math
 
 import matplotlib.image as mpimg
@@ -167,3 +168,42 @@ def test_cli_end_to_end_on_a_tiny_real_sweep(ablate_cli, tmp_path):
         assert summary.test_acc_mean[key] == pytest.approx(np.mean(values))
         assert summary.n[key] == 3
     assert (tmp_path / "rep" / "deltas.csv").is_file() and (sweep / "report" / "report.md").is_file()
+
+
+@pytest.mark.parametrize("task, expected", [
+    (["experiment=ladder", "seed=0,1"], {f"experiment=ladder,rung={r},seed={s}" for r in "ab" for s in (0, 1)}),
+    (["experiment=ladder", "seed=0"], {f"experiment=ladder,rung={r},seed=0" for r in "ab"}),
+    (["experiment=ladder"], {f"experiment=ladder,rung={r},seed={s}" for r in "ab" for s in range(3)}),
+])
+def test_expected_jobs_take_command_line_seeds_over_the_experiments_own(tmp_path, task, expected):
+    from omegaconf import OmegaConf
+    from ablate.report.collect import expected_job_dirs
+    OmegaConf.save(OmegaConf.create({"hydra": {"overrides": {"task": task},
+                                               "sweeper": {"params": {"rung": "a,b", "seed": "range(0,3)"}},
+                                               "job": {"config": {"override_dirname": {"exclude_keys": []}}}}}),
+                   tmp_path / "multirun.yaml")
+    assert {p.name for p, _ in expected_job_dirs(tmp_path)} == expected
+
+
+def test_one_configuration_spelled_two_ways_is_pooled(tmp_path):
+    # rung=2_cosine and aug=cropflip schedule=cosine compose to the same config: one configuration, 4 seeds
+    for seed, acc in enumerate([0.88, 0.87]):
+        write_run(tmp_path / "ladder" / f"r{seed}", ["rung=2_cosine"], seed, acc)
+        write_run(tmp_path / "grid" / f"g{seed}", ["aug=cropflip", "schedule=cosine"], seed + 2, acc + 0.01)
+        write_run(tmp_path / "grid" / f"n{seed}", ["aug=none", "schedule=cosine"], seed, acc - 0.1)
+    same = {"arm": {"aug": "cropflip", "schedule": "cosine"}, "loss": {"label_smoothing": 0.0}}
+    for path in (tmp_path / "ladder").rglob("results.json"):
+        rec = json.loads(path.read_text())
+        rec["config"] = {**same, "seed": rec["seed"]}
+        rec["choices"] = {"rung": "2_cosine", "aug": "cropflip", "schedule": "cosine"}
+        path.write_text(json.dumps(rec))
+    for path in (tmp_path / "grid").rglob("results.json"):
+        rec = json.loads(path.read_text())
+        rec["choices"] = dict(o.split("=") for o in rec["overrides"] if not o.startswith("seed"))
+        path.write_text(json.dumps(rec))
+    r = build([tmp_path / "ladder", tmp_path / "grid"])
+    s = r.summary.set_index("config")
+    assert len(s) == 2 and s.n.sum() == 6
+    pooled = next(c for c in s.index if "rung=2_cosine" in c)
+    assert s.loc[pooled].n == 4 and "aug=cropflip" in pooled and "schedule=cosine" not in s.index
+    assert s.loc[pooled].test_acc_mean == pytest.approx(np.mean([0.88, 0.87, 0.89, 0.88]))

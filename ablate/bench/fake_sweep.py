@@ -12,7 +12,8 @@ def write_run(job: Path, overrides: list[str], seed: int, acc: float, status: st
     job.mkdir(parents=True, exist_ok=True)
     rec = {"status": status, "seed": seed, "overrides": overrides + [f"seed={seed}"], "job_num": job_num,
            "choices": {k: v for k, v in (o.split("=", 1) for o in overrides)},
-           "config": {"seed": seed, "loss": {"label_smoothing": smoothing}},
+           "config": {"seed": seed, "loss": {"label_smoothing": smoothing}, 
+                      "arm": dict(o.split("=", 1) for o in overrides)},   # what the overrides changed
            "env": {"torch": "2.x", "device_name": "cpu", "git_sha": "abc", "date": "2026-11-23", "host": "h",
                    "command": "python -m ablate -m ..."}}
     if status == "completed":

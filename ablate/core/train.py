@@ -30,6 +30,7 @@ class TrainResult:
     timing: dict
     device: str
     precision: str          # the one used: trainer.precision=auto resolved on this device
+    predictions: dict | None = None   # per test image: predicted class and its softmax confidence (CPU tensors)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -188,6 +189,8 @@ def finish(run: Run) -> TrainResult:
     logits = predict(st.model, data.test_x, run.prepare, s.eval_batch_size, s.precision)
     flipped = predict(st.model, data.test_x, run.prepare, s.eval_batch_size, s.precision, flip=True) if s.tta else None
     metrics = split_metrics(logits, data.test_y, run.num_classes, flipped)
+    confidence, predicted = logits.softmax(1).max(1)
+    predictions = {"predicted": predicted.cpu(), "confidence": confidence.cpu(), "label": data.test_y.cpu()}
     cm = metrics.pop("confusion_matrix")
     last = st.history[-1] if st.history else {}
     metrics.update(val_acc=last.get("val_acc"), val_loss=last.get("val_loss"),
@@ -201,7 +204,7 @@ def finish(run: Run) -> TrainResult:
         "images_per_second": len(steady) * run.steps_per_epoch * run.batch
         / max(sum(r["epoch_seconds"] for r in steady), 1e-9),
     }
-    return TrainResult(st.history, metrics, cm, timing, str(run.device), s.precision)
+    return TrainResult(st.history, metrics, cm, timing, str(run.device), s.precision, predictions)
 
 
 def train(model: torch.nn.Module, splits: Splits, s: TrainSettings, augment: Augment | None = None,

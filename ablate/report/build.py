@@ -46,21 +46,23 @@ def default_order(runs: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(ordered.config))
 
 
-def default_ladder(configs: list[str]) -> list[str]:
-    """A sweep over the `rung` group is a ladder: rung names sort in ladder order."""
-    rung = {c: t for c in configs for t in c.split(" ") if t.startswith("rung=")}
-    return sorted(rung, key=rung.get) if len(rung) == len(configs) and len(configs) > 1 else []
+def default_ladder(runs: pd.DataFrame) -> list[str]:
+    """The configurations that are rungs of the `rung` group, in ladder order (rung names sort so)."""
+    if "rung" not in runs:
+        return []
+    rung = runs.dropna(subset=["rung"]).groupby("config").rung.first()
+    return sorted(rung.index, key=rung.get) if rung.nunique() == len(rung) > 1 else []
 
 
 def build(sweep_dirs, baseline: str | None = None, ladder: list[str] | None = None) -> Report:
     runs = collect.load_runs(sweep_dirs)
     histories = collect.load_histories(runs) if len(runs) else pd.DataFrame()
-    summary = tables.summarize(runs) if len(runs) else pd.DataFrame()
+    summary = tables.summarize(runs, histories) if len(runs) else pd.DataFrame()
     order = default_order(runs) if len(runs) else []
     if len(summary):
         summary = summary.set_index("config").loc[order].reset_index()
     configs = order
-    ladder = [match_config(configs, q) for q in ladder] if ladder else default_ladder(configs)
+    ladder = [match_config(configs, q) for q in ladder] if ladder else default_ladder(runs)
     if baseline:
         baseline = match_config(configs, baseline)
     elif ladder:

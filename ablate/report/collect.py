@@ -9,11 +9,13 @@ import numpy as np
 import pandas as pd
 
 from ablate import records
+from ablate.identity import PLACEMENT_KEYS, flatten, identity, identity_hash
 from ablate.naming import job_dirname
 
 # keys that say where or how a job ran, not what was measured: never part of a configuration
-NOT_IDENTITY = ("seed", "data.root", "data.download", "trainer.device", "trainer.progress",
-                "hydra.", "hydra/")
+NOT_IDENTITY = ("seed", *PLACEMENT_KEYS, "hydra.", "hydra/")
+# config groups that name a bundle of other choices rather than a choice of their own
+BUNDLES = ("rung", "experiment")
 METRICS = ("test_acc", "test_acc_tta", "val_acc", "best_val_acc", "train_acc", "val_loss", "train_loss",
            "test_nll", "test_ece")
 
@@ -31,6 +33,8 @@ def _record_row(job_dir: Path, rec: dict, sweep: Path) -> dict:
     row = {
         "sweep": str(sweep), "run_dir": str(job_dir), "status": rec.get("status", "unreadable"),
         "error": rec.get("error"), "seed": rec.get("seed", cfg.get("seed")), "config": config_key(overrides),
+        "identity": identity_hash(identity(cfg, drop=("seed",))) if cfg else None,
+        "rung": (rec.get("choices") or {}).get("rung"),
         "overrides": " ".join(overrides), "job_num": rec.get("job_num"),
         "label_smoothing": (cfg.get("loss") or {}).get("label_smoothing"),
     }
@@ -59,7 +63,8 @@ def expected_job_dirs(sweep: Path) -> list[tuple[Path, list[str]]]:
     cfg = OmegaConf.load(path)
     task = list(OmegaConf.select(cfg, "hydra.overrides.task") or [])
     params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
-    task += [f"{k}={v}" for k, v in params.items()]
+    on_command_line = {o.lstrip("+~").split("=")[0] for o in task}   # these replace the config's sweep params
+    task += [f"{k}={v}" for k, v in params.items() if k not in on_command_line]
     exclude = set(OmegaConf.select(cfg, "hydra.job.config.override_dirname.exclude_keys") or [])
     axes = []
     for o in OverridesParser.create().parse_overrides(task):
@@ -106,8 +111,60 @@ def load_runs(sweep_dirs, include_missing: bool = True) -> pd.DataFrame:
                 rows.append(_missing_row(sweep, job, ov, "missing (not started)"))
     df = pd.DataFrame(rows)
     if df.empty:
-        return pd.DataFrame(columns=["sweep", "run_dir", "status", "config", "seed", *METRICS])
+        return pd.DataFrame(columns=["sweep", "run_dir", "status", "config", "seed", "identity", "rung", *METRICS])
+    return assign_configs(df)
+
+
+def assign_configs(df: pd.DataFrame) -> pd.DataFrame:
+    """One configuration per identity (the composed config minus seed and placement keys), however its
+    overrides were spelled: `rung=2_cosine` and `aug=cropflip schedule=cosine` are one configuration. Its
+    name lists what varies between the report's configurations: group choices, then dotted overrides."""
+    df = df.copy()
+    spelled = {}   # a job without a record takes the identity of a recorded job spelled the same way
+    for r in df[df.identity.notna()].itertuples():
+        spelled.setdefault((r.sweep, r.config), r.identity)
+    df["identity"] = [i if isinstance(i, str) else spelled.get((sw, c), f"overrides: {c}")
+                      for i, sw, c in zip(df.identity, df.sweep, df.config)]
+    firsts = df.drop_duplicates("identity").set_index("identity")
+    ids = list(firsts.index)
+    if len(ids) == 1:
+        df["config"] = firsts.config.iloc[0]
+    else:
+        names = _names(ids, firsts)
+        df["config"] = df.identity.map(names)
+    rungs = df.dropna(subset=["rung"]).groupby("identity").rung.first()
+    df["rung"] = df.identity.map(rungs)
     return df
+
+
+def _names(ids: list[str], firsts: pd.DataFrame) -> dict[str, str]:
+    recs = {i: firsts.loc[i, "_record"] or {} for i in ids}
+    flat = {i: flatten(recs[i].get("config") or {}) for i in ids}
+    choices = {i: {k: v for k, v in (recs[i].get("choices") or {}).items()
+                   if not k.startswith("hydra") and k not in BUNDLES} for i in ids}
+    tokens = {i: set() for i in ids}
+    for group in sorted(set().union(*choices.values())):
+        if len({choices[i].get(group) for i in ids}) > 1:
+            for i in ids:
+                if group in choices[i]:
+                    tokens[i].add(f"{group}={choices[i][group]}")
+    for i in ids:
+        for o in firsts.loc[i, "overrides"].split(" ") if isinstance(firsts.loc[i, "overrides"], str) else []:
+            key = o.lstrip("+~").split("=")[0]
+            if "." in key and not key.startswith(NOT_IDENTITY) and len({str(flat[j].get(key)) for j in ids}) > 1:
+                tokens[i].add(o.lstrip("+~"))
+    rung = {i: (recs[i].get("choices") or {}).get("rung") for i in ids}
+    if all(rung.values()) and len(set(rung.values())) == len(ids):      # a ladder: its rungs name it
+        return {i: f"rung={rung[i]}" for i in ids}
+    names = {i: " ".join([f"rung={rung[i]}"] * bool(rung[i]) + sorted(tokens[i])) for i in ids}
+    for i in ids:   # still ambiguous (a value set inside an experiment file): name the composed keys that differ
+        clash = [j for j in ids if names[j] == names[i]]
+        if len(clash) > 1 or not names[i]:
+            differ = sorted(k for k in set().union(*(flat[j] for j in clash)) if k not in NOT_IDENTITY
+                            and len({str(flat[j].get(k)) for j in clash}) > 1)
+            extra = [f"{k}={flat[i].get(k)}" for k in differ] if flat[i] else [firsts.loc[i, "config"]]
+            names[i] = " ".join(filter(None, [names[i], *extra])) or firsts.loc[i, "config"]
+    return names
 
 
 def _read_overrides(hydra_dir: Path) -> list[str]:
@@ -120,8 +177,9 @@ def _read_overrides(hydra_dir: Path) -> list[str]:
 
 def _missing_row(sweep: Path, job: Path, overrides: list[str], status: str) -> dict:
     seed = next((o.split("=", 1)[1] for o in overrides if o.split("=")[0] == "seed"), None)
+    rung = next((o.split("=", 1)[1] for o in overrides if o.split("=")[0] == "rung"), None)
     return {"sweep": str(sweep), "run_dir": str(job), "status": "missing", "error": status,
-            "seed": int(seed) if seed is not None and seed.isdigit() else seed,
+            "seed": int(seed) if seed is not None and seed.isdigit() else seed, "identity": None, "rung": rung,
             "config": config_key(overrides), "overrides": " ".join(overrides), "_record": None}
 
 

@@ -69,16 +69,20 @@ def ladder(summary: pd.DataFrame, steps: pd.DataFrame, order: list[str], labels:
     ax.plot(x, mean, "-", color="tab:blue", alpha=0.4)
     ax.errorbar(x, mean, yerr=np.nan_to_num(err), fmt="o", color="tab:blue", ecolor="black", capsize=4)
     for i, step in enumerate(steps.itertuples(), start=1):
-        txt = f"{100 * step.delta:+.2f}\n[{100 * step.ci_low:+.2f}, {100 * step.ci_high:+.2f}]\n{step.verdict}"
-        ax.annotate(txt, (i, mean[i]), textcoords="offset points", xytext=(0, 12), ha="center", fontsize=7)
+        if not np.isfinite(mean[i]) or not np.isfinite(step.delta):
+            continue
+        interval = (f"[{100 * step.ci_low:+.2f}, {100 * step.ci_high:+.2f}]" if np.isfinite(step.ci_low)
+                    else "(no interval: n < 2)")
+        ax.annotate(f"{100 * step.delta:+.2f}\n{interval}\n{step.verdict}", (i, mean[i]), textcoords="offset points",
+                    xytext=(0, 12), ha="center", fontsize=7)
     ax.set_xticks(x, [labels.get(c, c) for c in order], rotation=20, ha="right", fontsize=8)
     ax.set_xlim(-0.5, len(order) - 0.5)
     ax.set_ylabel("final test accuracy (%)")
     top = np.nanmax(mean + np.nan_to_num(err[1]))
     ax.set_ylim(np.nanmin(mean - np.nan_to_num(err[0])) - 2, top + 0.18 * (top - np.nanmin(mean) + 2))
     ax.grid(axis="y", alpha=0.3)
-    ax.set_title("ladder: mean over seeds with 95% t-interval; each step's gain (points) with Welch 95% interval",
-                 fontsize=8)
+    ax.set_title("final test accuracy per rung (mean, 95% t-interval)\nabove each rung: its gain over the "
+                 "previous rung [Welch 95% interval]", fontsize=8, wrap=True)
     fig.tight_layout()
     return fig
 
@@ -88,21 +92,58 @@ def confusion(runs: pd.DataFrame, config: str, label: str):
     recs = [r for r in completed(runs)[lambda d: d.config == config]["_record"] if r.get("confusion_matrix")]
     cm = np.sum([np.asarray(r["confusion_matrix"], dtype=float) for r in recs], axis=0)
     names = recs[0].get("class_names") or [str(i) for i in range(len(cm))]
-    norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
+    pct = 100 * cm / np.maximum(cm.sum(1, keepdims=True), 1)
     k = len(names)
-    fig, ax = plt.subplots(figsize=(1.2 + 0.55 * k, 1 + 0.5 * k))
-    im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
+    fig, ax = plt.subplots(figsize=(1.6 + 0.55 * k, 1 + 0.5 * k))
+    im = ax.imshow(pct, cmap="Blues", vmin=0, vmax=100)
     if k <= 20:
         for i in range(k):
             for j in range(k):
-                ax.text(j, i, f"{100 * norm[i, j]:.0f}", ha="center", va="center", fontsize=7,
-                        color="white" if norm[i, j] > 0.5 else "black")
+                ax.text(j, i, f"{pct[i, j]:.0f}", ha="center", va="center", fontsize=7,
+                        color="white" if pct[i, j] > 50 else "black")
         ax.set_xticks(range(k), names, rotation=45, ha="right", fontsize=8)
         ax.set_yticks(range(k), names, fontsize=8)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(f"{label} (% of true class, {len(recs)} seed(s))", fontsize=9)
-    fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.colorbar(im, ax=ax, fraction=0.046, label="% of the true class")
+    fig.tight_layout()
+    return fig
+
+
+def val_overlay(histories: pd.DataFrame, labels: dict[str, str]):
+    """Every configuration's val accuracy per epoch on one axis: mean over seeds, min-max band."""
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    for config, label in labels.items():
+        g = histories[histories.config == config].groupby("epoch").val_acc
+        m = 100 * g.mean()
+        n = histories[histories.config == config].run_dir.nunique()
+        line, = ax.plot(m.index, m.values, label=f"{label} (n={n})")
+        ax.fill_between(m.index, 100 * g.min().values, 100 * g.max().values, color=line.get_color(), alpha=0.15,
+                        linewidth=0)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("val accuracy (%)")
+    ax.set_title("val accuracy per epoch, every configuration (mean over seeds, band: min to max)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def per_class_heatmap(table: pd.DataFrame):
+    """Accuracy per class (rows) and configuration (columns), in %."""
+    pct = 100 * table.to_numpy(dtype=float)
+    k, m = pct.shape
+    fig, ax = plt.subplots(figsize=(2.4 + 1.3 * m, 1 + 0.42 * k))
+    im = ax.imshow(pct, cmap="viridis", vmin=max(0, np.nanmin(pct) - 5), vmax=100, aspect="auto")
+    for i in range(k):
+        for j in range(m):
+            ax.text(j, i, f"{pct[i, j]:.1f}", ha="center", va="center", fontsize=7,
+                    color="black" if pct[i, j] > np.nanmean(pct) else "white")
+    ax.set_xticks(range(m), list(table.columns), rotation=20, ha="right", fontsize=8)
+    ax.set_yticks(range(k), list(table.index), fontsize=8)
+    ax.set_title("test accuracy per class (%), mean over seeds", fontsize=9)
+    fig.colorbar(im, ax=ax, fraction=0.046, label="%")
     fig.tight_layout()
     return fig
 

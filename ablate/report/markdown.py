@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from ablate.provenance import environment
-from ablate.report import figures, tables
+from ablate.report import classes, figures, gallery, tables
 from ablate.report.build import Report
 
 PCT = {"test_acc_mean", "test_acc_std", "test_acc_ci_low", "test_acc_ci_high", "test_acc_min", "test_acc_max",
@@ -60,13 +60,19 @@ def write(report: Report, out: Path, sweep_dirs, figures: bool = True) -> None:
         return
     summary = report.summary
     summary.to_csv(out / "summary.csv", index=False)
+    base = report.labels.get(report.baseline, report.baseline)
+    md += ["## At a glance", "",
+           f"Final-epoch test accuracy (%): mean over seeds [95% t-interval, within 0-100]; the delta against "
+           f"the baseline `{base}` in points [Welch 95% interval] and its verdict (Holm-corrected); the last "
+           f"column is the range of val accuracy over each run's last 5 epochs (mean over seeds), a gauge of "
+           f"how much the final epoch's figure could have moved.", "",
+           _table_files(overview(report), out, "overview", pct=set()), ""]
     show = ["config", "n", "seeds", "test_acc_mean", "test_acc_std", "test_acc_ci_low", "test_acc_ci_high",
             "test_acc_min", "test_acc_max", "test_acc_tta_mean", "best_val_acc_mean", "train_val_gap_mean",
             "test_ece_mean", "test_nll_mean", "train_seconds_mean"]
-    md += ["## Summary per configuration", "",
-           "Accuracies in %; `best_val_acc_mean` is the best epoch on validation (selection on val, not the "
-           "headline); `train_val_gap_mean` is final train minus final val accuracy.", "",
-           _table_files(_label(report, summary[show]), out, "summary_table"), ""]
+    _table_files(_label(report, summary[show]), out, "summary_table")
+    md += ["The full summary per configuration (std, min, max, flip-TTA accuracy, best val accuracy, train-val "
+           "gap, ECE, NLL, train time) is in `summary.csv` and `summary_table.md`.", ""]
     if summary.seed_set_differs.any():
         md += ["**Warning:** configurations were run with different seed sets (see `seeds`); deltas compare "
                "unpaired seeds.", ""]
@@ -90,16 +96,82 @@ def write(report: Report, out: Path, sweep_dirs, figures: bool = True) -> None:
                _table_files(report.interactions, out, "interactions"), ""]
     if figures:
         md += _figures(report, figdir)
+    md += _classes(report, out, figdir, figures)
     md += _provenance(runs)
     (out / "report.md").write_text("\n".join(md) + "\n")
+
+
+def _interval(mean: float, low: float, high: float, signed: bool = False) -> str:
+    if mean != mean:
+        return "-"
+    f = "{:+.2f}" if signed else "{:.2f}"
+    text = f.format(100 * mean)
+    return text + (f" [{f.format(100 * low)}, {f.format(100 * high)}]" if low == low and high == high else "")
+
+
+def overview(report: Report) -> pd.DataFrame:
+    """The table a person reads first: one line per configuration."""
+    deltas = report.deltas.set_index("to") if not report.deltas.empty else pd.DataFrame()
+    rows = []
+    for s in report.summary.itertuples():
+        d = deltas.loc[s.config] if s.config in deltas.index else None
+        rows.append({"config": report.labels.get(s.config, s.config), "n": s.n,
+                     "test acc %": _interval(s.test_acc_mean, s.test_acc_ci_low, s.test_acc_ci_high),
+                     "delta vs baseline": "baseline" if s.config == report.baseline else
+                     _interval(d.delta, d.ci_low, d.ci_high, signed=True) if d is not None else "-",
+                     "verdict": d.verdict if d is not None else "-",
+                     "last-5 val range": "-" if s.val_acc_last5_range_mean != s.val_acc_last5_range_mean
+                     else f"{100 * s.val_acc_last5_range_mean:.2f}"})
+    return pd.DataFrame(rows)
+
+
+def _classes(report: Report, out: Path, figdir: Path, figures_on: bool) -> list[str]:
+    """Per-class accuracy of every configuration; the best one's confused pairs, with a gallery."""
+    md = []
+    table = classes.per_class_accuracy(report.runs, report.configs, report.labels)
+    if not table.empty:
+        _table_files((100 * table).round(2).reset_index(), out, "per_class_accuracy", pct=set())
+        md += ["## Per-class accuracy", "", "Test accuracy per class (%), mean over seeds.", ""]
+        if figures_on:
+            md += [f"![per-class accuracy]({_save(figures.per_class_heatmap(table), figdir, 'per_class_accuracy')})", ""]
+        md += [tables.to_markdown((100 * table).round(2).reset_index()), ""]
+    ranked = report.summary[report.summary.n > 0].sort_values("test_acc_mean", ascending=False).config
+    if ranked.empty:
+        return md
+    best = ranked.iloc[0]
+    label = report.labels[best]
+    pairs = classes.confused_pairs_unordered(report.runs, best)
+    directed = classes.confused_pairs(report.runs, best)
+    if pairs.empty:
+        return md
+    md += [f"## What `{label}` mixes up", "",
+           "Class pairs confused in either direction (mean count per seed; share of the two classes' test "
+           "images):", "", _table_files(pairs, out, "confused_pairs", pct={"share_of_pair"}), "",
+           "The same mistakes one direction at a time:", "",
+           _table_files(directed, out, "confused_pairs_directed", pct={"share_of_true_class"}), ""]
+    if figures_on:
+        md += [f"![top confusions]({_save(figures.confused_pairs_chart(directed, label), figdir, 'confused_pairs')})",
+               ""]
+        images, rows, reason = gallery.gallery_items(report.runs, best, pairs.head(3))
+        if images is None:
+            md += [f"_No gallery of misclassified images: {reason}._", ""]
+        else:
+            fig = gallery.gallery_figure(images, rows, f"{label}: most confident mistakes, top 3 confused pairs")
+            md += [f"![misclassified]({_save(fig, figdir, 'misclassified')})", "",
+                   "The most confident mistakes within each of the top 3 confused pairs (one seed's run): "
+                   "true -> predicted, softmax confidence.", ""]
+    return md
 
 
 def _figures(report: Report, figdir: Path) -> list[str]:
     md = ["## Figures", ""]
     configs = report.configs
     if not report.histories.empty:
-        path = _save(figures.curves(report.histories, {c: report.labels[c] for c in configs
-                                                        if c in set(report.histories.config)}), figdir, "curves")
+        labels = {c: report.labels[c] for c in configs if c in set(report.histories.config)}
+        path = _save(figures.val_overlay(report.histories, labels), figdir, "val_overlay")
+        md += [f"![val accuracy, every configuration]({path})", "", "Val accuracy of every configuration on one "
+               "axis: the first comparison to make.", ""]
+        path = _save(figures.curves(report.histories, labels), figdir, "curves")
         md += [f"![train and val curves]({path})", "",
                "Train (blue) and val (orange) accuracy and loss per epoch: mean over seeds, band from min to max; "
                "the hatched area is the train-val gap.", ""]
@@ -107,7 +179,6 @@ def _figures(report: Report, figdir: Path) -> list[str]:
         path = _save(figures.ladder(report.summary, report.ladder_steps, report.ladder, report.labels),
                      figdir, "ladder")
         md += [f"![ladder]({path})", "", "Cumulative gains up the ladder.", ""]
-    best = report.summary.sort_values("test_acc_mean", ascending=False).config.iloc[0]
     for config in configs:
         if report.summary.set_index("config").loc[config, "n"] == 0:
             continue
@@ -123,12 +194,6 @@ def _figures(report: Report, figdir: Path) -> list[str]:
                f"Per-class accuracy change from the baseline `{report.labels[ref]}` to the best other "
                f"configuration `{report.labels[target]}`; error bars are "
                f"Welch 95% intervals from the seed spread: green and red bars clear their own noise.", ""]
-    pairs = tables.confused_pairs(report.runs, best)
-    if not pairs.empty:
-        path = _save(figures.confused_pairs_chart(pairs, report.labels[best]), figdir, "confused_pairs")
-        md += [f"![top confused pairs]({path})", "", f"Most frequent mistakes of the best configuration "
-               f"`{report.labels[best]}` (mean count per seed).", "",
-               tables.to_markdown(pairs, {"share_of_true_class"}), ""]
     smoothing = report.runs.dropna(subset=["label_smoothing"]).groupby("config").label_smoothing.first()
     if smoothing.nunique() > 1:
         path = _save(figures.reliability(report.runs, configs, report.labels), figdir, "reliability")

@@ -9,8 +9,10 @@ from scipy import stats
 ALPHA = 0.05
 
 
-def t_interval(x, confidence: float = 0.95) -> tuple[float, float, float, float]:
-    """mean, std (n-1), low, high of the t-interval for the mean. NaN interval when n < 2."""
+def t_interval(x, confidence: float = 0.95, bounds: tuple[float, float] = (-math.inf, math.inf)
+               ) -> tuple[float, float, float, float]:
+    """mean, std (n-1), low, high of the t-interval for the mean, clipped to `bounds` (an accuracy's
+    interval stays within [0, 1]). NaN interval when n < 2."""
     x = np.asarray(x, dtype=float)
     x = x[np.isfinite(x)]
     n = len(x)
@@ -21,7 +23,7 @@ def t_interval(x, confidence: float = 0.95) -> tuple[float, float, float, float]
         return mean, math.nan, math.nan, math.nan
     std = float(x.std(ddof=1))
     half = stats.t.ppf(0.5 + confidence / 2, n - 1) * std / math.sqrt(n)
-    return mean, std, mean - half, mean + half
+    return mean, std, max(mean - half, bounds[0]), min(mean + half, bounds[1])
 
 
 def welch(a, b, confidence: float = 0.95) -> dict:

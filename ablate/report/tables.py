@@ -14,13 +14,24 @@ def completed(runs: pd.DataFrame) -> pd.DataFrame:
     return runs[runs.status == COMPLETED]
 
 
-def summarize(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per configuration: n, mean, std, 95% t-interval, min, max of final test accuracy, and the rest."""
+def last_epochs_range(histories: pd.DataFrame, epochs: int = 5) -> pd.Series:
+    """Per run folder: max - min of val accuracy over its last `epochs` epochs (how noisy the final-epoch
+    figure is: large for a constant learning rate, small after an annealed schedule)."""
+    if histories.empty or "val_acc" not in histories:
+        return pd.Series(dtype=float)
+    tail = histories.sort_values("epoch").groupby("run_dir").tail(epochs)
+    return tail.groupby("run_dir").val_acc.agg(lambda v: v.max() - v.min())
+
+
+def summarize(runs: pd.DataFrame, histories: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per configuration: n, mean, std, 95% t-interval (within [0, 1]), min, max of final test accuracy,
+    and the rest."""
     rows = []
     done = completed(runs)
+    spread = last_epochs_range(histories if histories is not None else pd.DataFrame())
     for config, g in runs.groupby("config", sort=False):
         ok = done[done.config == config]
-        mean, std, low, high = stats.t_interval(ok.test_acc)
+        mean, std, low, high = stats.t_interval(ok.test_acc, bounds=(0.0, 1.0))
         rows.append({
             "config": config, "n": len(ok), "failed": int((g.status == "failed").sum()),
             "missing": int((~g.status.isin([COMPLETED, "failed"])).sum()),
@@ -31,6 +42,7 @@ def summarize(runs: pd.DataFrame) -> pd.DataFrame:
             "test_acc_tta_mean": ok.test_acc_tta.mean(),
             "best_val_acc_mean": ok.best_val_acc.mean(),   # selection on val: not the headline
             "final_val_acc_mean": ok.val_acc.mean(),
+            "val_acc_last5_range_mean": ok.run_dir.map(spread).mean(),
             "train_val_gap_mean": (ok.train_acc - ok.val_acc).mean(),
             "test_ece_mean": ok.test_ece.mean(), "test_nll_mean": ok.test_nll.mean(),
             "train_seconds_mean": ok.train_seconds.mean(),
@@ -72,11 +84,12 @@ def ladder_steps(runs: pd.DataFrame, ladder: list[str]) -> pd.DataFrame:
 
 
 def factors(configs: list[str]) -> dict[str, list[str]]:
-    """Override keys whose value varies across configurations, with their levels in the given order."""
+    """Override keys whose value varies across configurations, with their levels in the given order
+    (`rung` names a bundle of other factors, so it is not one)."""
     levels: dict[str, list[str]] = {}
     for config in configs:
         for tok in config.split(" "):
-            if "=" in tok:
+            if "=" in tok and not tok.startswith("rung="):
                 k, v = tok.split("=", 1)
                 levels.setdefault(k, [])
                 if v not in levels[k]:
@@ -85,44 +98,31 @@ def factors(configs: list[str]) -> dict[str, list[str]]:
 
 
 def interactions(runs: pd.DataFrame, configs: list[str]) -> pd.DataFrame:
-    """For a factorial sweep: the effect of each factor (each level vs its first level) at each level of another.
-
-    `configs` gives the sweep order: a factor's first level is its reference.
-    """
+    """Simple effects: each factor's change from its first level, between two configurations that differ in
+    that factor alone, at the levels the other factors share. When one factor's rows disagree across the
+    levels of another, the two interact. `configs` gives the sweep order (a factor's first level is its
+    reference). Works for full factorials and for any set where such pairs exist (a ladder plus a 2x2)."""
     fs = factors(configs)
     if len(fs) < 2:
         return pd.DataFrame()
     done = completed(runs)
-    split = done.config.str.split(" ")
+    settings = {c: {k: v for k, v in (t.split("=", 1) for t in c.split(" ") if "=" in t) if k in fs}
+                for c in configs}
     rows = []
     for f, f_levels in fs.items():
-        for g, g_levels in fs.items():
-            if f == g:
+        for a in configs:
+            if settings[a].get(f) != f_levels[0]:
                 continue
-            for g_level in g_levels:
-                at = split.apply(lambda toks: f"{g}={g_level}" in toks)
-                base = done[at & split.apply(lambda toks: f"{f}={f_levels[0]}" in toks)].test_acc
-                for level in f_levels[1:]:
-                    arm = done[at & split.apply(lambda toks: f"{f}={level}" in toks)].test_acc
-                    w = stats.welch(base, arm)
-                    rows.append({"factor": f, "change": f"{f_levels[0]} -> {level}", "at": f"{g}={g_level}",
+            rest = {k: v for k, v in settings[a].items() if k != f}
+            for b in configs:
+                sb = settings[b]
+                if f in sb and sb[f] != f_levels[0] and {k: v for k, v in sb.items() if k != f} == rest:
+                    w = stats.welch(done[done.config == a].test_acc, done[done.config == b].test_acc)
+                    rows.append({"factor": f, "change": f"{f_levels[0]} -> {sb[f]}",
+                                 "at": " ".join(f"{k}={v}" for k, v in sorted(rest.items())) or "-",
                                  "n": f"{w['n_a']}/{w['n_b']}", "delta": w["delta"], "ci_low": w["low"],
                                  "ci_high": w["high"], "p": w["p"]})
     return pd.DataFrame(rows)
-
-
-def confused_pairs(runs: pd.DataFrame, config: str, top: int = 10) -> pd.DataFrame:
-    """The most frequent (true -> predicted) mistakes, mean count per seed on the test split."""
-    recs = [r for r in completed(runs)[lambda d: d.config == config]["_record"] if r.get("confusion_matrix")]
-    if not recs:
-        return pd.DataFrame()
-    cm = np.mean([np.asarray(r["confusion_matrix"], dtype=float) for r in recs], axis=0)
-    names = recs[0].get("class_names") or [str(i) for i in range(len(cm))]
-    np.fill_diagonal(cm, 0)
-    order = np.dstack(np.unravel_index(np.argsort(-cm, axis=None), cm.shape))[0][:top]
-    total = np.asarray(recs[0]["confusion_matrix"]).sum(1)
-    return pd.DataFrame([{"true": names[i], "predicted": names[j], "mean_count": cm[i, j],
-                          "share_of_true_class": cm[i, j] / max(total[i], 1)} for i, j in order if cm[i, j] > 0])
 
 
 def fmt(v, pct: bool = False, digits: int = 2) -> str:
