@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 
 log = logging.getLogger("ablate")
 
@@ -14,9 +15,16 @@ def _fmt(row: dict) -> str:
             f"lr {row['lr']:.4g} {row['images_per_second']:,.0f} img/s")
 
 
+def _duration(seconds: float) -> str:
+    m, s = divmod(int(seconds), 60)
+    h, m = divmod(m, 60)
+    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
+
+
 class Progress:
     def __init__(self, epochs: int, label: str, mode: str = "auto"):
         self.epochs, self.label = epochs, label
+        self.start = time.monotonic()
         if mode == "auto":
             mode = "bar" if sys.stderr.isatty() else "log"
         self.mode = mode
@@ -27,10 +35,25 @@ class Progress:
 
     def __call__(self, row: dict) -> None:
         if self.bar is not None:
+            if self.bar.n == 0 and row["epoch"] > 1:    # resumed: the bar starts where the run is
+                self.bar.update(row["epoch"] - 1)
             self.bar.set_postfix_str(_fmt(row))
             self.bar.update(1)
         elif self.mode == "log":
-            log.info("%s epoch %d/%d %s", self.label, row["epoch"], self.epochs, _fmt(row))
+            log.info("%s epoch %d/%d %s%s", self.label, row["epoch"], self.epochs, _fmt(row), self._eta(row))
+
+    def _eta(self, row: dict) -> str:
+        """Time left from this process's wall time per epoch (training and evaluation together)."""
+        self.done = getattr(self, "done", 0) + 1
+        left = self.epochs - row["epoch"]
+        if not left:
+            return ""
+        eta = (time.monotonic() - self.start) / self.done * left
+        text = f", eta {_duration(eta)} (~{time.strftime('%H:%M', time.localtime(time.time() + eta))})"
+        if self.done == 1:
+            log.info("%s: %s per epoch, %d epoch(s) left, done in about %s", self.label,
+                     _duration(eta / left), left, _duration(eta))
+        return text
 
     def close(self) -> None:
         if self.bar is not None:

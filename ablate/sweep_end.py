@@ -29,6 +29,18 @@ def count_records(sweep_dir: Path) -> dict:
 
 
 class SweepSummary(Callback):
+    def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
+        from ablate.report.collect import expected_jobs
+
+        sweep_dir = Path(config.hydra.sweep.dir)
+        try:
+            jobs = expected_jobs(config, sweep_dir)
+        except Exception:  # noqa: BLE001 - an unusual sweeper: Hydra still says how many it launches
+            return
+        done = sum(records.is_complete(records.read_record(job)) for job, _ in jobs)
+        log.info("sweep of %d job(s) -> %s%s", len(jobs), sweep_dir,
+                 f" ({done} complete already: skipped)" if done else "")
+
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
         summary = count_records(sweep_dir)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import matplotlib.image as mpimg
 import numpy as np
@@ -207,3 +208,57 @@ def test_one_configuration_spelled_two_ways_is_pooled(tmp_path):
     pooled = next(c for c in s.index if "rung=2_cosine" in c)
     assert s.loc[pooled].n == 4 and "aug=cropflip" in pooled and "schedule=cosine" not in s.index
     assert s.loc[pooled].test_acc_mean == pytest.approx(np.mean([0.88, 0.87, 0.89, 0.88]))
+
+
+LADDER = {"rung=0_baseline": BASE, "rung=1_cropflip": AUG, "rung=2_cosine": [0.88, 0.87, 0.89, 0.88, 0.88],
+          "rung=3_label_smoothing": [0.881, 0.879, 0.885, 0.88, 0.878]}
+FIGURES = {"val_overlay", "curves", "ladder", "per_class_delta", "per_class_accuracy", "confused_pairs"}
+
+
+def assert_readable(out):
+    text = (out / "report.md").read_text()
+    assert not re.search(r"\bnan\b", text, re.I), "a NaN reached report.md"
+    for png in (out / "figures").glob("*.png"):
+        assert mpimg.imread(png).std() > 0.01, png
+    return text
+
+
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_every_table_and_figure_at_any_seed_count(tmp_path, n):
+    sweep = write_sweep(tmp_path / "s", {k: v[:n] for k, v in LADDER.items()}, epochs=6)
+    out = write_report(sweep)
+    assert_readable(out)
+    assert FIGURES <= {p.stem for p in (out / "figures").glob("*.png")}
+    from ablate.report import figures
+    r = build(sweep)
+    fig = figures.ladder(r.summary, r.ladder_steps, r.ladder, r.labels)
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert len(texts) == 3 and not any("nan" in t for t in texts)
+    assert all(("no interval" in t) == (n == 1) for t in texts)
+    summary = pd.read_csv(out / "summary.csv")
+    assert (summary.test_acc_ci_high.dropna() <= 1).all() and (summary.test_acc_ci_low.dropna() >= 0).all()
+
+
+def test_interval_of_an_accuracy_stays_within_0_and_1(tmp_path):
+    r = build(write_sweep(tmp_path, {"aug=none": [0.99, 0.999, 0.95]}))
+    assert r.summary.test_acc_ci_high.iloc[0] == 1.0 and r.summary.test_acc_ci_low.iloc[0] < 0.99
+
+
+@pytest.mark.parametrize("case", ["missing_baseline", "missing_rung", "only_failed_rung"])
+def test_report_on_a_ladder_that_is_still_running(tmp_path, case):
+    sweep = write_sweep(tmp_path / "s", {k: v[:2] for k, v in LADDER.items()}, epochs=4)
+    gone = {"missing_baseline": "rung=0_baseline", "missing_rung": "rung=2_cosine",
+            "only_failed_rung": "rung=1_cropflip"}[case]
+    for job in sweep.glob(f"{gone},seed=*"):
+        if case == "only_failed_rung":
+            seed = int(job.name.split("seed=")[1])
+            write_run(job, [gone], seed, 0, status="failed")
+            (job / "history.csv").unlink()
+        else:
+            (job / "results.json").unlink()
+            (job / "history.csv").unlink()
+            (job / ".hydra").mkdir()
+            (job / ".hydra" / "overrides.yaml").write_text(f"- {gone}\n- seed={job.name[-1]}\n")
+    out = write_report(sweep)
+    text = assert_readable(out)
+    assert "No completed run yet" in text and gone in text.split("No completed run yet")[1].splitlines()[0]

@@ -58,11 +58,11 @@ def build(sweep_dirs, baseline: str | None = None, ladder: list[str] | None = No
     runs = collect.load_runs(sweep_dirs)
     histories = collect.load_histories(runs) if len(runs) else pd.DataFrame()
     summary = tables.summarize(runs, histories) if len(runs) else pd.DataFrame()
-    order = default_order(runs) if len(runs) else []
-    if len(summary):
-        summary = summary.set_index("config").loc[order].reset_index()
-    configs = order
+    configs = default_order(runs) if len(runs) else []
     ladder = [match_config(configs, q) for q in ladder] if ladder else default_ladder(runs)
+    configs = ladder + [c for c in configs if c not in ladder]     # a ladder reads bottom rung first
+    if len(summary):
+        summary = summary.set_index("config").loc[configs].reset_index()
     if baseline:
         baseline = match_config(configs, baseline)
     elif ladder:

@@ -57,10 +57,17 @@ def expected_job_dirs(sweep: Path) -> list[tuple[Path, list[str]]]:
     path = sweep / "multirun.yaml"
     if not path.is_file():
         return []
+    from omegaconf import OmegaConf
+
+    return expected_jobs(OmegaConf.load(path), sweep)
+
+
+def expected_jobs(cfg, sweep: Path) -> list[tuple[Path, list[str]]]:
+    """The job folders and overrides a multirun config (multirun.yaml, or Hydra's own at the sweep's start)
+    asks for."""
     from hydra.core.override_parser.overrides_parser import OverridesParser
     from omegaconf import OmegaConf
 
-    cfg = OmegaConf.load(path)
     task = list(OmegaConf.select(cfg, "hydra.overrides.task") or [])
     params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
     on_command_line = {o.lstrip("+~").split("=")[0] for o in task}   # these replace the config's sweep params
@@ -153,7 +160,7 @@ def _names(ids: list[str], firsts: pd.DataFrame) -> dict[str, str]:
             key = o.lstrip("+~").split("=")[0]
             if "." in key and not key.startswith(NOT_IDENTITY) and len({str(flat[j].get(key)) for j in ids}) > 1:
                 tokens[i].add(o.lstrip("+~"))
-    rung = {i: (recs[i].get("choices") or {}).get("rung") for i in ids}
+    rung = {i: firsts.loc[i, "rung"] if isinstance(firsts.loc[i, "rung"], str) else None for i in ids}
     if all(rung.values()) and len(set(rung.values())) == len(ids):      # a ladder: its rungs name it
         return {i: f"rung={rung[i]}" for i in ids}
     names = {i: " ".join([f"rung={rung[i]}"] * bool(rung[i]) + sorted(tokens[i])) for i in ids}

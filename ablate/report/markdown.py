@@ -58,6 +58,10 @@ def write(report: Report, out: Path, sweep_dirs, figures: bool = True) -> None:
     if report.summary.empty:
         (out / "report.md").write_text("\n".join(md + ["No completed runs yet."]) + "\n")
         return
+    empty = [report.labels.get(c, c) for c in report.summary[report.summary.n == 0].config]
+    if empty:
+        md += [f"No completed run yet: {', '.join(f'`{c}`' for c in empty)}. Tables and figures that need "
+               f"them leave them out (a line says so where one is left out).", ""]
     summary = report.summary
     summary.to_csv(out / "summary.csv", index=False)
     base = report.labels.get(report.baseline, report.baseline)
@@ -84,7 +88,10 @@ def write(report: Report, out: Path, sweep_dirs, figures: bool = True) -> None:
                "the verdict is better / worse when the corrected p < 0.05, else unresolved. "
                "`seeds_for_80pct_power`: seeds per arm that would resolve the observed delta at the observed "
                "spread.", "", _table_files(_label(report, report.ladder_steps[cols]), out, "ladder"), ""]
-    if not report.deltas.empty:
+    if not report.deltas.empty and not (report.deltas.n_from > 0).any():
+        md += [f"_No deltas against the baseline `{report.labels.get(report.baseline)}`: it has no completed run "
+               f"yet (name another with --baseline)._", ""]
+    elif not report.deltas.empty:
         cols = ["to", "n_from", "n_to", "mean_from", "mean_to", "delta", "ci_low", "ci_high", "p", "p_holm",
                 "verdict", "seeds_for_80pct_power"]
         md += [f"## Deltas against the baseline `{report.labels.get(report.baseline, report.baseline)}`", "",
@@ -188,7 +195,9 @@ def _figures(report: Report, figdir: Path) -> list[str]:
     md += ["Confusion matrices: rows are true classes, normalised to 100%, counts summed over seeds.", ""]
     ranked = report.summary[report.summary.n > 0].sort_values("test_acc_mean", ascending=False).config
     ref, target = report.baseline, next((c for c in ranked if c != report.baseline), None)
-    if ref and target:
+    if ref not in set(ranked):
+        md += [f"_No per-class delta: the baseline `{report.labels.get(ref, ref)}` has no completed run yet._", ""]
+    elif target:
         path = _save(figures.per_class_delta(report.runs, ref, target, report.labels), figdir, "per_class_delta")
         md += [f"![per-class delta]({path})", "",
                f"Per-class accuracy change from the baseline `{report.labels[ref]}` to the best other "

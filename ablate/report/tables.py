@@ -51,7 +51,8 @@ def summarize(runs: pd.DataFrame, histories: pd.DataFrame | None = None) -> pd.D
     if len(summary):
         # flag a configuration that lacks a seed some other configuration has: its deltas are unpaired
         every = set().union(*(set(s.split(",")) - {""} for s in summary.seeds))
-        summary["seed_set_differs"] = [set(s.split(",")) - {""} != every for s in summary.seeds]
+        summary["seed_set_differs"] = [n > 0 and set(s.split(",")) - {""} != every
+                                       for s, n in zip(summary.seeds, summary.n)]
     return summary
 
 
@@ -69,7 +70,8 @@ def _compare(runs: pd.DataFrame, pairs: list[tuple[str, str]], kind: str) -> pd.
     df = pd.DataFrame(rows)
     if len(df):
         df["p_holm"] = stats.holm(df.p)
-        df["verdict"] = [stats.verdict(d, p) for d, p in zip(df.delta, df.p_holm)]
+        df["verdict"] = [stats.verdict(d, p) if na and nb else "no runs yet"
+                         for d, p, na, nb in zip(df.delta, df.p_holm, df.n_from, df.n_to)]
     return df
 
 
