@@ -135,3 +135,14 @@ def test_deterministic_setting_does_not_leak_into_the_next_run_in_the_same_proce
     assert torch.are_deterministic_algorithms_enabled()
     tiny_run(epochs=1)
     assert not torch.are_deterministic_algorithms_enabled()
+
+
+@pytest.mark.parametrize("amx, avx512_bf16, expected", [(False, False, "fp32"), (True, False, "bf16"),
+                                                        (False, True, "bf16")])
+def test_precision_auto_picks_bf16_only_where_the_cpu_runs_it_natively(monkeypatch, amx, avx512_bf16, expected):
+    from ablate.core.train import resolve_precision
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
+    assert resolve_precision("auto", torch.device("cpu")) == expected
+    assert resolve_precision("fp32", torch.device("cpu")) == "fp32"      # asked for: taken as it is
+    assert tiny_run(epochs=1, precision="auto").precision == expected

@@ -20,10 +20,12 @@ VARIANTS = {name: BASE | change for name, change in {
     "bf16": {"precision": "bf16"},
     "channels_last": {"channels_last": True},
     "bf16 + channels_last": {"precision": "bf16", "channels_last": True},
+    "channels_last + compile": {"channels_last": True, "compile": True},
     "bf16 + channels_last + compile": {"precision": "bf16", "channels_last": True, "compile": True},
     "no cudnn.benchmark": {"cudnn_benchmark": False},
     "no fused optimizer": {"fused_optimizer": False},
 }.items()}
+CUDA_ONLY = ("no cudnn.benchmark", "no fused optimizer")
 
 
 def main(argv=None) -> dict:
@@ -33,15 +35,18 @@ def main(argv=None) -> dict:
     p.add_argument("--images", type=int, default=None, help="default 50000 on cuda, 1024 on cpu")
     p.add_argument("--epochs", type=int, default=2, help="timed epochs after the first")
     p.add_argument("--batch-size", type=int, default=512)
-    p.add_argument("--variants", nargs="+", choices=list(VARIANTS), default=list(VARIANTS))
+    p.add_argument("--widths", type=int, nargs="+", help="small_cnn widths (default: the model's own)")
+    p.add_argument("--variants", nargs="+", choices=list(VARIANTS), help="default: all (CUDA-only ones on CUDA)")
     p.add_argument("--out")
     args = p.parse_args(argv)
     device = resolve_device(args.device)
     n = args.images or (50000 if device.type == "cuda" else 1024)
+    variants = args.variants or [v for v in VARIANTS if device.type == "cuda" or v not in CUDA_ONLY]
     x, y = random_images(n)
     rows = {}
-    for name in args.variants:
-        rows[name] = core_speed(args.model, x, y, args.batch_size, str(device), args.epochs, **VARIANTS[name])
+    for name in variants:
+        rows[name] = core_speed(args.model, x, y, args.batch_size, str(device), args.epochs, widths=args.widths,
+                                **VARIANTS[name])
     base = rows.get("fp32 (baseline)", next(iter(rows.values())))["images_per_second"]
     env = environment(str(device))
     print(f"device: {env['device_name']}, torch {env['torch']}, {args.model}, {n} images, batch {args.batch_size}")

@@ -58,14 +58,15 @@ def standard_batches(x, y, batch_size: int, device: torch.device, epochs: int, w
     return epochs * (len(x) // batch_size) * batch_size / timed_epochs(epoch, epochs, device)
 
 
-def core_speed(model_name: str, x, y, batch_size: int, device: str, epochs: int, **options) -> dict:
+def core_speed(model_name: str, x, y, batch_size: int, device: str, epochs: int, widths=None, **options) -> dict:
     """The training core on resident data: steady-state images/s (epochs after the first) and the first
-    epoch's seconds (warm-up, and compile time when compiling)."""
+    epoch's seconds (warm-up, and compile time when compiling). `widths` for the small CNNs."""
     data = ImageData(x, y, x[:batch_size], y[:batch_size], [str(i) for i in range(10)])
     torch.manual_seed(0)
     s = TrainSettings(epochs=epochs + 1, batch_size=batch_size, device=device, tta=False,
                       optim=OptimSettings(momentum=0.9), **options)
-    r = train(build_model(model_name, 10), make_splits(data, 0, None, 0), s, BatchAugment(CROPFLIP))
+    model = build_model(model_name, 10, **({"widths": widths} if widths else {}))
+    r = train(model, make_splits(data, 0, None, 0), s, BatchAugment(CROPFLIP))
     return {"images_per_second": r.timing["images_per_second"], "first_epoch_seconds": r.timing["first_epoch_seconds"]}
 
 

@@ -5,8 +5,8 @@
     r.summary, r.deltas, r.ladder_steps, r.interactions      # DataFrames
     report.figures.curves(r.histories, r.labels)             # a matplotlib Figure
 """
-from ablate.report import figures, stats, tables
+from ablate.report import classes, figures, stats, tables
 from ablate.report.build import Report, build, write_report
 from ablate.report.collect import load_histories, load_runs
 
-__all__ = ["Report", "build", "write_report", "load_runs", "load_histories", "figures", "stats", "tables"]
+__all__ = ["Report", "build", "write_report", "load_runs", "load_histories", "classes", "figures", "stats", "tables"]

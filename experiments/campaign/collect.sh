@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Copy each completed job's record (results.json, history.csv, predictions.npz: small files, no weights or
+# checkpoints) and each sweep's multirun.yaml from the live campaign folders into experiments/, then
+# regenerate the reports there. Run from the repository root:  bash experiments/campaign/collect.sh
+set -euo pipefail
+LIVE=${LIVE:-/root/campaign}
+copy() {   # copy LIVE_SWEEP DEST: completed jobs only
+    local src=$LIVE/$1 dest=$2
+    [ -d "$src" ] || return 0
+    mkdir -p "$dest"
+    [ -f "$src/multirun.yaml" ] && cp "$src/multirun.yaml" "$dest/"
+    for rec in "$src"/*/results.json; do
+        [ -f "$rec" ] || continue
+        grep -q '"status": "completed"' "$rec" || continue
+        job=$(dirname "$rec"); out="$dest/$(basename "$job")"
+        mkdir -p "$out"
+        for f in results.json history.csv predictions.npz; do [ -f "$job/$f" ] && cp "$job/$f" "$out/"; done
+    done
+    return 0
+}
+copy precision_parity experiments/bench/precision_parity
+copy ladder_short experiments/results/ladder_short_cpu
+copy ladder experiments/results/ladder_cpu/ladder
+copy readme_2x2 experiments/results/ladder_cpu/readme_2x2
+report() { [ -d "$1" ] && python -m ablate.report "${@}" || true; }
+report experiments/bench/precision_parity --baseline trainer.precision=fp32
+report experiments/results/ladder_short_cpu
+if [ -d experiments/results/ladder_cpu/ladder ]; then
+    python -m ablate.report experiments/results/ladder_cpu/ladder experiments/results/ladder_cpu/readme_2x2 \
+        --out experiments/results/ladder_cpu/report
+fi
