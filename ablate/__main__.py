@@ -42,6 +42,11 @@ def main() -> None:
     if not Path(CONFIG_DIR).is_dir():
         sys.exit(f"error: the config folder {CONFIG_DIR} is missing: install ablate from a checkout "
                  f"with `pip install -e .`")
+    from ablate.outdirs import check_output_dirs
+
+    problem = check_output_dirs(sys.argv[1:], Path.cwd())
+    if problem:
+        sys.exit(f"error: {problem}")
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         task()

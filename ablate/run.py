@@ -20,6 +20,7 @@ from ablate.core import OptimSettings, ScheduleSettings, TrainSettings, TrainSta
 from ablate.core.checkpoint import CHECKPOINT, PREVIOUS
 from ablate.core.train import resolve_device, resolve_precision
 from ablate.data import load_dataset, make_splits
+from ablate.data.dataset import check_class_counts
 from ablate.data.augment import BatchAugment
 from ablate.errors import AblateError, TrainingError
 from ablate.identity import identity
@@ -64,6 +65,30 @@ def describe_error(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}"
 
 
+def load_splits(cfg: DictConfig, label: str):
+    """The dataset the config names, split into train / val / test, with its classes checked."""
+    data = load_dataset(**OmegaConf.to_container(cfg.data, resolve=True))
+    splits = make_splits(data, int(cfg.data.val_size), cfg.data.train_subset, int(cfg.data.get("split_seed", 0)))
+    if len(splits.train_y) < 2:
+        raise TrainingError(f"only {len(splits.train_y)} training image(s) left after the validation split: "
+                            f"lower data.val_size")
+    for warning in check_class_counts(splits, int(cfg.data.val_size)):
+        log.warning("%s: %s", label, warning)
+    return splits
+
+
+def build_job_model(cfg: DictConfig, splits, start_from_weights: bool, label: str) -> tuple[torch.nn.Module, dict]:
+    """The model the config names (from model.init_from's weights when asked), and what describes it in a
+    saved model.pt."""
+    model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
+    image_size, in_channels = splits.train_x.shape[-1], splits.train_x.shape[1]
+    model = build_model(num_classes=splits.num_classes, image_size=image_size, **model_cfg)
+    if model_cfg.get("init_from") and start_from_weights:
+        load_initial_weights(model, model_cfg["init_from"])
+    return model, {"model": model_cfg, "num_classes": splits.num_classes, "class_names": splits.class_names,
+                   "image_size": image_size, "in_channels": in_channels, "label": label}
+
+
 def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = None,
               launcher: dict | None = None, reached: dict | None = None) -> dict:
     """Build everything from the config, train (resuming from the job folder's checkpoint when there is
@@ -78,33 +103,22 @@ def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = 
     settings.device = device
     t = cfg.trainer
     ident = identity(OmegaConf.to_container(cfg, resolve=True))
-    checkpoint = find_resume(job_dir, ident, bool(t.resume), label)
-    if t.precision == "auto" and checkpoint and checkpoint.get("precision"):
+    checkpoint = find_resume(job_dir, ident, bool(t.resume), label) or {}
+    resume_state = checkpoint.get("state") or {}
+    if t.precision == "auto" and checkpoint.get("precision"):
         settings.precision = checkpoint["precision"]     # a run resumed on other hardware keeps its precision
     else:
         settings.precision = resolve_precision(settings.precision, resolve_device(device))
-    data_cfg = OmegaConf.to_container(cfg.data, resolve=True)
-    data = load_dataset(**data_cfg)
-    splits = make_splits(data, int(cfg.data.val_size), cfg.data.train_subset, int(cfg.data.get("split_seed", 0)))
-    if len(splits.train_y) < 2:
-        raise TrainingError(f"only {len(splits.train_y)} training image(s) left after the validation split: "
-                            f"lower data.val_size")
-    model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
-    image_size, in_channels = splits.train_x.shape[-1], splits.train_x.shape[1]
-    model = build_model(num_classes=splits.num_classes, image_size=image_size, **model_cfg)
-    if model_cfg.get("init_from") and checkpoint is None:
-        load_initial_weights(model, model_cfg["init_from"])
+    splits = load_splits(cfg, label)
+    model, weights_meta = build_job_model(cfg, splits, not checkpoint, label)
     augment = BatchAugment(OmegaConf.to_container(cfg.aug.ops, resolve=True))
-    weights_meta = {"model": model_cfg, "num_classes": splits.num_classes, "class_names": splits.class_names,
-                    "image_size": image_size, "in_channels": in_channels, "label": label}
-    resumed_from = list(checkpoint.get("resumed_from_epochs", [])) + [checkpoint["state"]["epoch"]] \
-        if checkpoint else []
+    resumed_from = checkpoint.get("resumed_from_epochs", []) + [resume_state["epoch"]] if checkpoint else []
     saver = EpochSaver(job_dir, ident, int(t.checkpoint_every), bool(t.save_best), weights_meta, resumed_from,
                        extra={"label": label, "precision": settings.precision},
-                       best_val_acc=checkpoint["state"].get("best_val_acc") if checkpoint else None)
+                       best_val_acc=resume_state.get("best_val_acc"))
     progress = Progress(settings.epochs, label, t.progress)
-    if reached is not None and checkpoint:
-        reached["epoch"] = checkpoint["state"]["epoch"]
+    if reached is not None:
+        reached["epoch"] = resume_state.get("epoch", 0)
 
     def on_epoch(row: dict, state: TrainState) -> None:
         records.write_history(job_dir / records.HISTORY, state.history)
@@ -113,10 +127,9 @@ def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = 
             reached["epoch"] = state.epoch
         progress(row)
 
-    if checkpoint:   # the epochs already done stay in history.csv
-        records.write_history(job_dir / records.HISTORY, checkpoint["state"]["history"])
+    records.write_history(job_dir / records.HISTORY, resume_state.get("history", []))   # epochs done stay
     try:
-        result = train(model, splits, settings, augment, on_epoch, resume=checkpoint["state"] if checkpoint else None)
+        result = train(model, splits, settings, augment, on_epoch, resume=resume_state or None)
     finally:
         progress.close()
     p = result.predictions
@@ -183,7 +196,13 @@ def run_job(cfg: DictConfig, job_dir: str | Path, overrides: list[str], choices:
     env.update(device=measured["device"], device_name=device_name(measured["device"]),
                precision=measured.pop("precision"))
     record.update(status=records.COMPLETED, **measured, env=env, wall_seconds=time.time() - start)
-    records.write_json_atomic(job_dir / records.RESULTS, record)
+    try:
+        records.write_json_atomic(job_dir / records.RESULTS, record)
+    except OSError as e:   # disk full, folder gone or read-only: this job fails, the sweep goes on
+        log.error("FAILED %s: its record cannot be written to %s (%s): free space or fix the folder's "
+                  "permissions, then run the same command again (the checkpoint is kept, so it resumes)",
+                  label, job_dir / records.RESULTS, e)
+        return records.FAILED
     discard_checkpoints(job_dir, keep=bool(cfg.trainer.keep_checkpoint))
     m = record["metrics"]
     tta = f" (tta {m['test_acc_tta']:.2%})" if m.get("test_acc_tta") is not None else ""

@@ -68,6 +68,21 @@ def badsize(tmp_path):
     return ["data=imagefolder", f"data.root={tmp_path / 'imgs'}", "data.val_size=2"]
 
 
+def under_a_file(key, *flags):
+    def make(tmp_path):
+        (tmp_path / "afile").write_text("not a folder")
+        return [*flags, f"{key}={tmp_path / 'afile' / 'run'}"]
+    make.__name__ = f"{key}_under_a_file"
+    return make
+
+
+def empty_train_class(tmp_path):
+    write_imagefolder(tmp_path / "imgs")
+    for f in (tmp_path / "imgs" / "train" / "dog").iterdir():
+        f.unlink()
+    return ["data=imagefolder", f"data.root={tmp_path / 'imgs'}", "data.val_size=2"]
+
+
 BAD_INPUTS = [
     # overrides, words the message must contain
     (["aug=nope"], ["aug", "nope"]),
@@ -84,6 +99,10 @@ BAD_INPUTS = [
      ["does not exist", "data.download=true"]),
     (corrupt, ["data_batch_2", "corrupt"]),
     (badsize, ["odd.png", "28x28", "data.resize=true"]),
+    (under_a_file("hydra.run.dir"), ["hydra.run.dir=", "afile is a file, not a folder", "Fix:"]),
+    (under_a_file("hydra.sweep.dir", "-m"), ["hydra.sweep.dir=", "afile is a file, not a folder", "Fix:"]),
+    (empty_train_class, ["dog", "no images in the train split", "add training images"]),
+    (["optim.lr=1e6"], ["diverged", "training loss", "optim.lr"]),
 ]
 
 
@@ -93,7 +112,8 @@ BAD_INPUTS = [
 def test_bad_input_ends_with_a_message_naming_the_key_and_no_traceback(ablate_cli, tmp_path, overrides, words):
     extra = overrides(tmp_path) if callable(overrides) else overrides
     base = [a for a in TINY if not any(a.startswith(e.split("=")[0] + "=") for e in extra)]
-    res = ablate_cli([*base, "trainer.epochs=1", f"hydra.run.dir={tmp_path / 'run'}", *extra], cwd=tmp_path)
+    run_dir = [] if any(a.startswith("hydra.") or a == "-m" for a in extra) else [f"hydra.run.dir={tmp_path / 'run'}"]
+    res = ablate_cli([*base, "trainer.epochs=1", *run_dir, *extra], cwd=tmp_path)
     out = (res.stdout + res.stderr).strip()
     assert res.returncode != 0, out
     tail = "\n".join(out.splitlines()[-3:])
@@ -112,3 +132,30 @@ def test_bad_input_loses_no_finished_record(ablate_cli, tmp_path):
     assert bad.returncode != 0
     assert all(p.read_bytes() == b for p, b in before.items())
     assert records.is_complete(json.loads(next(iter(before.values()))))
+
+
+def test_report_on_a_ladder_sweep_whose_first_rung_is_still_training(ablate_cli, tmp_path):
+    sweep = tmp_path / "D"
+    res = ablate_cli(["-m", *TINY, "rung=0_baseline,2_cosine", "trainer.epochs=1", f"hydra.sweep.dir={sweep}"],
+                     cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    for rec in sweep.glob("*rung=0_baseline*/results.json"):
+        rec.unlink()                                   # as while the first rung still trains
+    rep = ablate_cli([str(sweep)], cwd=tmp_path, module="ablate.report")
+    assert rep.returncode == 0, rep.stdout + rep.stderr
+    text = (sweep / "report" / "report.md").read_text()
+    assert "No completed run yet: `rung=0_baseline`" in text and "No per-class delta" in text
+
+
+def test_a_record_that_cannot_be_written_fails_the_job_not_the_sweep(make_cfg, tmp_path, monkeypatch):
+    from ablate.run import run_job
+    real = records.write_json_atomic
+
+    def disk_full(path, data):
+        if data.get("status") == "completed":
+            raise OSError(28, "No space left on device")
+        return real(path, data)
+
+    monkeypatch.setattr(records, "write_json_atomic", disk_full)
+    assert run_job(make_cfg([*TINY, "trainer.epochs=1"]), tmp_path / "job", [], {}, "job") == "failed"
+    assert (tmp_path / "job" / "checkpoint.pt").exists()     # a rerun resumes instead of training again

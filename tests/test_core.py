@@ -146,3 +146,12 @@ def test_precision_auto_picks_bf16_only_where_the_cpu_runs_it_natively(monkeypat
     assert resolve_precision("auto", torch.device("cpu")) == expected
     assert resolve_precision("fp32", torch.device("cpu")) == "fp32"      # asked for: taken as it is
     assert tiny_run(epochs=1, precision="auto").precision == expected
+
+
+def test_a_diverged_loss_fails_the_run_with_the_fix():
+    from ablate.core.train import check_divergence
+    check_divergence({"train_loss": 2.5, "epoch": 1}, 10, 0.1)                 # early, near chance: fine
+    with pytest.raises(TrainingError, match=r"diverged: the training loss is 4.527e\+05, over 10x.*optim.lr"):
+        check_divergence({"train_loss": 452680.0, "epoch": 2}, 10, 1e6)
+    with pytest.raises(TrainingError, match="diverged: the training loss became nan"):
+        check_divergence({"train_loss": float("nan"), "epoch": 3}, 10, 1.0)

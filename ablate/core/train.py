@@ -112,6 +112,20 @@ class Run:
     state: TrainState
 
 
+DIVERGED = 10   # a mean training loss this many times that of guessing uniformly (ln C) means divergence
+
+
+def check_divergence(row: dict, num_classes: int, lr: float) -> None:
+    """A run whose training loss is NaN or inf, or above DIVERGED x ln(num_classes) (ten times worse than a
+    model that guesses uniformly), has diverged: a failed experiment, not a result to average."""
+    loss, chance = row["train_loss"], math.log(max(num_classes, 2))
+    if not math.isfinite(loss) or loss > DIVERGED * chance:
+        what = f"became {loss}" if not math.isfinite(loss) else \
+            f"is {loss:,.4g}, over {DIVERGED}x that of guessing uniformly ({chance:.2f})"
+        raise TrainingError(f"diverged: the training loss {what} in epoch {row['epoch']}: lower optim.lr "
+                            f"(now {lr}) or add schedule.warmup_epochs")
+
+
 def setup(model: torch.nn.Module, splits: Splits, s: TrainSettings, augment: Augment | None = None) -> Run:
     device = resolve_device(s.device)
     s = replace(s, precision=resolve_precision(s.precision, device))
@@ -165,9 +179,7 @@ def train_epoch(run: Run) -> dict:
     seconds = run.timer.stop()
     seen = run.steps_per_epoch * run.batch
     row = {"epoch": st.epoch + 1, "lr": lr, "train_loss": float(loss_sum) / seen, "train_acc": int(correct) / seen}
-    if not math.isfinite(row["train_loss"]):
-        raise TrainingError(f"the training loss became {row['train_loss']} in epoch {row['epoch']}: "
-                            f"lower optim.lr (now {s.optim.lr}) or add schedule.warmup_epochs")
+    check_divergence(row, run.num_classes, s.optim.lr)
     row["epoch_seconds"] = seconds
     row["images_per_second"] = seen / seconds if seconds > 0 else float("nan")
     return row

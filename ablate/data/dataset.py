@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ablate.errors import ConfigError
+from ablate.errors import ConfigError, DataError
 
 
 @dataclass
@@ -79,3 +79,23 @@ def make_splits(data: ImageData, val_size: int, train_subset: int | None, split_
     val_t, rest_t = torch.from_numpy(val_idx), torch.from_numpy(rest)
     return Splits(data.train_x[rest_t], data.train_y[rest_t], data.train_x[val_t], data.train_y[val_t],
                   data.test_x, data.test_y, list(data.class_names))
+
+
+FEW_IMAGES = 10   # a class with fewer training images than this gets a warning
+
+
+def check_class_counts(splits: Splits, val_size: int) -> list[str]:
+    """A class with no training images cannot be learned: an error naming it. Returns warnings for classes
+    with fewer than FEW_IMAGES training images."""
+    counts = torch.bincount(splits.train_y, minlength=splits.num_classes).tolist()
+    in_val = torch.bincount(splits.val_y, minlength=splits.num_classes).tolist()
+    empty = [name for name, c in zip(splits.class_names, counts) if c == 0]
+    if empty:
+        taken = [f"{name} ({v} in val)" for name, v in zip(splits.class_names, in_val) if name in empty and v]
+        why = (f"; the validation split took all of {', '.join(taken)}: lower data.val_size (now {val_size}) or"
+               if taken else ":")
+        raise DataError(f"class(es) {', '.join(empty)} have no images in the train split, so the model cannot "
+                        f"learn them{why} add training images for them (data=imagefolder: "
+                        f"data.root/train/<class>/)")
+    return [f"class {name} has only {c} training image(s): its accuracy will be noisy; add images"
+            for name, c in zip(splits.class_names, counts) if c < FEW_IMAGES]
