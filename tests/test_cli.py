@@ -159,3 +159,13 @@ def test_a_record_that_cannot_be_written_fails_the_job_not_the_sweep(make_cfg, t
     monkeypatch.setattr(records, "write_json_atomic", disk_full)
     assert run_job(make_cfg([*TINY, "trainer.epochs=1"]), tmp_path / "job", [], {}, "job") == "failed"
     assert (tmp_path / "job" / "checkpoint.pt").exists()     # a rerun resumes instead of training again
+
+
+def test_an_output_folder_without_write_permission_is_named_with_the_fix(tmp_path, monkeypatch):
+    # root may write anywhere, so the permission is denied here by hand
+    from ablate.outdirs import check_output_dirs
+    monkeypatch.setattr("os.access", lambda path, mode: False)
+    problem = check_output_dirs([f"hydra.sweep.dir={tmp_path / 'new' / 'sweep'}"], tmp_path)
+    assert f"hydra.sweep.dir={tmp_path / 'new' / 'sweep'} cannot be created: no write permission in {tmp_path}" \
+        in problem and "Fix:" in problem
+    assert "the current folder" in check_output_dirs(["seed=1"], tmp_path)

@@ -73,7 +73,9 @@ def test_killed_sweep_loses_nothing_and_a_rerun_finishes_it(ablate_cli, tmp_path
     assert all(r["status"] in ("completed", "interrupted") for r in recs.values()), recs
     assert not list(sweep.rglob(".*.tmp"))
     if sig != signal.SIGKILL:
-        assert any(r["status"] == "interrupted" for r in recs.values())
+        interrupted = [r for r in recs.values() if r["status"] == "interrupted"]
+        assert interrupted and all(isinstance(r["epochs_completed"], int) for r in interrupted)
+        assert "run the same command again to resume" in interrupted[0]["error"]
     # the report reads a killed sweep: what is complete, and the rest listed as missing
     report = build(sweep)
     assert (report.runs.status == "completed").sum() == sum(r["status"] == "completed" for r in recs.values())

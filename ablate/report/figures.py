@@ -79,7 +79,8 @@ def ladder(summary: pd.DataFrame, steps: pd.DataFrame, order: list[str], labels:
     ax.set_xlim(-0.5, len(order) - 0.5)
     ax.set_ylabel("final test accuracy (%)")
     top = np.nanmax(mean + np.nan_to_num(err[1]))
-    ax.set_ylim(np.nanmin(mean - np.nan_to_num(err[0])) - 2, top + 0.18 * (top - np.nanmin(mean) + 2))
+    bottom = np.nanmin(mean - np.nan_to_num(err[0])) - 2
+    ax.set_ylim(bottom, top + 0.32 * (top - bottom))        # room for three lines of text above the top rung
     ax.grid(axis="y", alpha=0.3)
     ax.set_title("final test accuracy per rung (mean, 95% t-interval)\nabove each rung: its gain over the "
                  "previous rung [Welch 95% interval]", fontsize=8, wrap=True)
