@@ -25,6 +25,7 @@ from ablate.data.augment import BatchAugment
 from ablate.errors import AblateError, TrainingError
 from ablate.identity import identity
 from ablate.models import build_model
+from ablate.models.registry import check_model_keys
 from ablate.models.weights import FINAL as FINAL_WEIGHTS, load_initial_weights, save_weights
 from ablate.placement import place
 from ablate.progress import Progress
@@ -82,7 +83,7 @@ def build_job_model(cfg: DictConfig, splits, start_from_weights: bool, label: st
     saved model.pt."""
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
     image_size, in_channels = splits.train_x.shape[-1], splits.train_x.shape[1]
-    model = build_model(num_classes=splits.num_classes, image_size=image_size, **model_cfg)
+    model = build_model(num_classes=splits.num_classes, image_size=image_size, in_channels=in_channels, **model_cfg)
     if model_cfg.get("init_from") and start_from_weights:
         load_initial_weights(model, model_cfg["init_from"])
     return model, {"model": model_cfg, "num_classes": splits.num_classes, "class_names": splits.class_names,
@@ -95,6 +96,8 @@ def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = 
     one), save the weights, and return the record's measured part. `reached["epoch"]` follows the epochs
     completed, for the record of an interrupted job."""
     validate(cfg)
+    augment = BatchAugment(OmegaConf.to_container(cfg.aug.ops, resolve=True))   # bad op keys fail before the data
+    check_model_keys(OmegaConf.to_container(cfg.model, resolve=True))
     device, threads = place(cfg.trainer.device, job_num, launcher or {})
     if threads:
         torch.set_num_threads(threads)
@@ -111,7 +114,6 @@ def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = 
         settings.precision = resolve_precision(settings.precision, resolve_device(device))
     splits = load_splits(cfg, label)
     model, weights_meta = build_job_model(cfg, splits, not checkpoint, label)
-    augment = BatchAugment(OmegaConf.to_container(cfg.aug.ops, resolve=True))
     resumed_from = checkpoint.get("resumed_from_epochs", []) + [resume_state["epoch"]] if checkpoint else []
     saver = EpochSaver(job_dir, ident, int(t.checkpoint_every), bool(t.save_best), weights_meta, resumed_from,
                        extra={"label": label, "precision": settings.precision},

@@ -48,15 +48,26 @@ CHECKS = [
 ]
 
 
+SWITCHES = ["trainer." + k for k in ("channels_last", "compile", "tta", "deterministic", "cudnn_benchmark",
+                                    "fused_optimizer", "resume", "keep_checkpoint", "save_model", "save_best")]
+CHECKS += [(key, lambda v: isinstance(v, bool), "true or false", "true") for key in SWITCHES]
+CHECKS += [("trainer.checkpoint_every", lambda v: _is_int(v) and v >= 0, "an integer >= 0 (0: no checkpoints)", "1")]
+
+
 def validate(cfg) -> None:
     for key, ok, what, example in CHECKS:
         value = _get(cfg, key)
         _need(ok(value), key, value, what, example)
+    milestones = cfg.schedule.get("milestones")
+    if cfg.schedule.name == "step" and milestones is not None:
+        ok = all(_is_num(m) and 0 < m < 1 for m in milestones) and list(milestones) == sorted(milestones)
+        _need(ok, "schedule.milestones", list(milestones), "rising fractions of the run in (0, 1) (not epochs)",
+              "[0.5,0.75]")
     if "momentum" in cfg.optim:
         m = cfg.optim.momentum
         _need(_is_num(m) and 0 <= m < 1, "optim.momentum", m, "a number in [0, 1)", "0.9")
     if cfg.optim.get("nesterov") and not (cfg.optim.get("momentum") or 0) > 0:
         raise ConfigError("optim.nesterov=true needs optim.momentum > 0: set optim.momentum=0.9 "
                           "(or optim.nesterov=false)")
-    if cfg.data.name in ("cifar10", "cifar100", "imagefolder") and not cfg.data.root:
+    if cfg.data.name in ("cifar10", "cifar100", "mnist", "fashion_mnist", "imagefolder") and not cfg.data.root:
         raise ConfigError(f"data.root is empty: set data.root to the folder that holds the {cfg.data.name} data")

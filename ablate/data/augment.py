@@ -11,16 +11,11 @@ from typing import Callable
 import torch
 
 from ablate.errors import ConfigError
+from ablate.registry import Registry
 
 AugOp = Callable[..., torch.Tensor]
-OPS: dict[str, AugOp] = {}
-
-
-def register(name: str) -> Callable[[AugOp], AugOp]:
-    def add(fn: AugOp) -> AugOp:
-        OPS[name] = fn
-        return fn
-    return add
+OPS = Registry("augmentation op", "aug.ops[].op", "ablate/data/augment.py")
+register = OPS.register
 
 
 def _uniform(n: int, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
@@ -95,7 +90,10 @@ def color_jitter(x: torch.Tensor, g: torch.Generator, brightness: float = 0.2, c
     def factor(s: float) -> torch.Tensor:
         return (1 - s + 2 * s * _uniform(n, x, g))[:, None, None, None]
 
-    gray_w = torch.tensor([0.299, 0.587, 0.114], device=x.device)[None, :, None, None]
+    if x.shape[1] == 1:              # grey images: brightness and contrast only
+        gray_w, saturation = torch.ones(1, 1, 1, 1, device=x.device), 0.0
+    else:
+        gray_w = torch.tensor([0.299, 0.587, 0.114], device=x.device)[None, :, None, None]
     if brightness > 0:
         y = (y * factor(brightness)).clamp(0, 1)
     if contrast > 0:
@@ -129,9 +127,7 @@ class BatchAugment:
         for spec in ops or []:
             spec = dict(spec)
             name = spec.pop("op", None)
-            if name not in OPS:
-                raise ConfigError(f"unknown augmentation op {name!r} in aug.ops: use one of {sorted(OPS)} "
-                                  f"or register a new one in ablate/data/augment.py")
+            OPS.check(name, spec, fixed=("x", "g"))      # before any data is loaded
             self.ops.append((OPS[name], spec))
 
     def __call__(self, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:

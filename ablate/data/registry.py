@@ -1,19 +1,51 @@
-"""Datasets built by name from plain keyword arguments (the `data` config group)."""
+"""Datasets built by name (the `data` config group): each is a function registered with @register_dataset
+that takes the group's own keys and returns an ImageData (uint8 images, labels, class names)."""
 from __future__ import annotations
 
 from ablate.data.dataset import ImageData
-from ablate.errors import ConfigError
+from ablate.registry import Registry
+
+DATASETS = Registry("dataset", "data.name", "ablate/data/registry.py (with @register_dataset) and conf/data/")
+register_dataset = DATASETS.register
+SPLIT_KEYS = ("val_size", "split_seed", "train_subset")   # read by make_splits, not by a loader
 
 
 def load_dataset(name: str, **cfg) -> ImageData:
-    if name in ("cifar10", "cifar100"):
-        from ablate.data.cifar import load_cifar
-        return load_cifar(name, cfg["root"], bool(cfg.get("download", False)))
-    if name == "imagefolder":
-        from ablate.data.imagefolder import load_imagefolder
-        return load_imagefolder(cfg["root"], int(cfg.get("image_size", 32)), bool(cfg.get("resize", False)))
-    if name == "synthetic":
-        from ablate.data.synthetic import load_synthetic
-        keys = ("num_train", "num_test", "num_classes", "image_size", "noise")
-        return load_synthetic(**{k: cfg[k] for k in keys if k in cfg})
-    raise ConfigError(f"unknown dataset data.name={name!r}: use data=cifar10, cifar100, imagefolder or synthetic")
+    return DATASETS.build(name, **{k: v for k, v in cfg.items() if k not in SPLIT_KEYS})
+
+
+@register_dataset("cifar10")
+def cifar10(root: str, download: bool = False) -> ImageData:
+    from ablate.data.cifar import load_cifar
+    return load_cifar("cifar10", root, bool(download))
+
+
+@register_dataset("cifar100")
+def cifar100(root: str, download: bool = False) -> ImageData:
+    from ablate.data.cifar import load_cifar
+    return load_cifar("cifar100", root, bool(download))
+
+
+@register_dataset("mnist")
+def mnist(root: str, download: bool = False) -> ImageData:
+    from ablate.data.mnist import load_mnist_family
+    return load_mnist_family("mnist", root, bool(download))
+
+
+@register_dataset("fashion_mnist")
+def fashion_mnist(root: str, download: bool = False) -> ImageData:
+    from ablate.data.mnist import load_mnist_family
+    return load_mnist_family("fashion_mnist", root, bool(download))
+
+
+@register_dataset("imagefolder")
+def imagefolder(root: str, image_size: int = 32, resize: bool = False, download: bool = False) -> ImageData:
+    from ablate.data.imagefolder import load_imagefolder
+    return load_imagefolder(root, int(image_size), bool(resize))
+
+
+@register_dataset("synthetic")
+def synthetic(num_train: int = 2000, num_test: int = 500, num_classes: int = 10, image_size: int = 32,
+              noise: float = 1.5, root: str | None = None, download: bool = False) -> ImageData:
+    from ablate.data.synthetic import load_synthetic
+    return load_synthetic(num_train, num_test, num_classes, image_size, noise)

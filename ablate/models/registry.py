@@ -1,23 +1,24 @@
-"""Models built by name from plain keyword arguments (the `model` config group)."""
+"""Models built by name (the `model` config group): each is a function registered with @register_model
+that takes num_classes, image_size and in_channels (from the data) plus its own config keys."""
 from __future__ import annotations
 
 import torch.nn as nn
 
-from ablate.errors import ConfigError
-from ablate.models.small_cnn import simple_cnn, small_cnn
-from ablate.models.torchvision_adapters import cifar_resnet, cifar_vgg16_bn, freeze_features
+from ablate.registry import Registry
 
-MODELS = ("small_cnn", "simple_cnn", "resnet18", "resnet50", "vgg16_bn")
+MODELS = Registry("model", "model.name", "ablate/models/ (with @register_model) and conf/model/")
+register_model = MODELS.register
+FROM_DATA = ("num_classes", "image_size", "in_channels")
+NOT_BUILD_KEYS = ("init_from",)   # run-level keys of the model group, not the builder's
 
 
-def build_model(name: str, num_classes: int, image_size: int = 32, **cfg) -> nn.Module:
-    if name == "small_cnn":
-        return small_cnn(num_classes, tuple(cfg.get("widths", (64, 128, 256, 512))))
-    if name == "simple_cnn":
-        return simple_cnn(num_classes, tuple(cfg.get("widths", (32, 64))), image_size=image_size)
-    if name in ("resnet18", "resnet50", "vgg16_bn"):
-        pretrained = bool(cfg.get("pretrained", False))
-        model = (cifar_vgg16_bn(num_classes, pretrained) if name == "vgg16_bn"
-                 else cifar_resnet(name, num_classes, pretrained))
-        return freeze_features(model) if cfg.get("freeze", False) else model
-    raise ConfigError(f"unknown model model.name={name!r}: use one of {', '.join(MODELS)}")
+def build_model(name: str, num_classes: int, image_size: int = 32, in_channels: int = 3, **cfg) -> nn.Module:
+    params = {k: v for k, v in cfg.items() if k not in NOT_BUILD_KEYS}
+    return MODELS.build(name, fixed=FROM_DATA, num_classes=num_classes, image_size=image_size,
+                        in_channels=in_channels, **params)
+
+
+def check_model_keys(cfg: dict) -> None:
+    """The model group's keys against its builder's parameters, before any data is loaded."""
+    params = {k: v for k, v in cfg.items() if k not in NOT_BUILD_KEYS and k != "name"}
+    MODELS.check(cfg.get("name"), params, fixed=FROM_DATA)
