@@ -97,3 +97,23 @@ def test_crop_equals_padding_then_slicing(mode, pad_mode):
     padded = F.pad(x.float(), (4,) * 4, mode=pad_mode).to(torch.uint8)
     expected = torch.stack([padded[i, :, dy[i]:dy[i] + 32, dx[i]:dx[i] + 32] for i in range(64)])
     assert torch.equal(y, expected)
+
+
+def test_affine_with_no_range_is_the_identity_and_ranges_move_pixels():
+    from ablate.data.augment import affine
+    x = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
+    assert torch.equal(affine(x, torch.Generator().manual_seed(0)), x)
+    moved = affine(x, torch.Generator().manual_seed(0), rotation=30, zoom=0.2)
+    assert moved.shape == x.shape and moved.dtype == torch.uint8 and not torch.equal(moved, x)
+    assert torch.equal(moved, affine(x, torch.Generator().manual_seed(0), rotation=30, zoom=0.2))
+
+
+def test_affine_shift_moves_content_by_the_fraction_and_fills_as_asked():
+    from ablate.data.augment import affine
+    x = torch.zeros(64, 1, 20, 20, dtype=torch.uint8)
+    x[:, :, :, 10:] = 200                                  # right half bright
+    y = affine(x, torch.Generator().manual_seed(1), shift_x=0.25, fill="constant")
+    bright_cols = (y[:, 0, 10] > 100).sum(1).float()       # bright columns in a middle row
+    assert bright_cols.min() >= 5 - 1 and bright_cols.max() <= 15 + 1 and bright_cols.std() > 1
+    with pytest.raises(ConfigError, match="fill='wrap' is unknown"):
+        affine(x, torch.Generator(), fill="wrap")

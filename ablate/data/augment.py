@@ -119,6 +119,36 @@ def cutout(x: torch.Tensor, g: torch.Generator, size: int = 16, fill: int = 128)
     return x.masked_fill(inside[:, None], fill_value)
 
 
+FILL_MODES = {"nearest": "border", "constant": "zeros", "reflect": "reflection"}
+
+
+@register("affine")
+def affine(x: torch.Tensor, g: torch.Generator, rotation: float = 0.0, shift_x: float = 0.0, shift_y: float = 0.0,
+           shear: float = 0.0, zoom: float = 0.0, fill: str = "nearest") -> torch.Tensor:
+    """Keras ImageDataGenerator-style geometry, one random affine map per image: rotation in [-rotation,
+    rotation] degrees, shifts in [-shift, shift] of the width / height, shear angle in [-shear, shear] degrees,
+    zoom per axis in [1 - zoom, 1 + zoom]; pixels from outside the image filled as `fill` (nearest, constant
+    (zero), reflect). Bilinear resampling of the whole batch at once."""
+    if fill not in FILL_MODES:
+        raise ConfigError(f"aug affine fill={fill!r} is unknown: use {', '.join(FILL_MODES)}")
+    b, c, h, w = x.shape
+
+    def u() -> torch.Tensor:                          # uniform in [-1, 1], one per image
+        return 2 * _uniform(b, x, g) - 1
+
+    angle, sh = torch.deg2rad(rotation * u()), torch.deg2rad(shear * u())
+    zx, zy, tx, ty = 1 + zoom * u(), 1 + zoom * u(), 2 * shift_x * u(), 2 * shift_y * u()   # grid spans [-1, 1]
+    cos, sin, tan = angle.cos(), angle.sin(), sh.tan()
+    # output -> input coordinates: rotate, then shear, then zoom, then shift
+    a11, a12 = cos * zx, (-sin + cos * tan) * zy
+    a21, a22 = sin * zx, (cos + sin * tan) * zy
+    theta = torch.stack([torch.stack([a11, a12, tx], 1), torch.stack([a21, a22, ty], 1)], 1)
+    grid = torch.nn.functional.affine_grid(theta, (b, c, h, w), align_corners=False)
+    y = torch.nn.functional.grid_sample(x.float(), grid, mode="bilinear", padding_mode=FILL_MODES[fill],
+                                        align_corners=False)
+    return y.round_().clamp_(0, 255).to(torch.uint8) if x.dtype == torch.uint8 else y.to(x.dtype)
+
+
 class BatchAugment:
     """A list of ops from the `aug` config, applied in order to training batches only."""
 
