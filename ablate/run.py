@@ -22,6 +22,7 @@ from ablate.core.train import resolve_device, resolve_precision
 from ablate.data import load_dataset, make_splits
 from ablate.data.dataset import check_class_counts
 from ablate.data.augment import BatchAugment
+from ablate.data.mix import BatchMix
 from ablate.errors import AblateError, TrainingError
 from ablate.identity import identity
 from ablate.models import build_model
@@ -97,6 +98,7 @@ def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = 
     completed, for the record of an interrupted job."""
     validate(cfg)
     augment = BatchAugment(OmegaConf.to_container(cfg.aug.ops, resolve=True))   # bad op keys fail before the data
+    mix = BatchMix(OmegaConf.to_container(cfg.aug.mix, resolve=True) if cfg.aug.get("mix") else None)
     check_model_keys(OmegaConf.to_container(cfg.model, resolve=True))
     device, threads = place(cfg.trainer.device, job_num, launcher or {})
     if threads:
@@ -131,7 +133,7 @@ def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = 
 
     records.write_history(job_dir / records.HISTORY, resume_state.get("history", []))   # epochs done stay
     try:
-        result = train(model, splits, settings, augment, on_epoch, resume=resume_state or None)
+        result = train(model, splits, settings, augment, on_epoch, resume=resume_state or None, mix=mix)
     finally:
         progress.close()
     p = result.predictions

@@ -117,3 +117,20 @@ def test_affine_shift_moves_content_by_the_fraction_and_fills_as_asked():
     assert bright_cols.min() >= 5 - 1 and bright_cols.max() <= 15 + 1 and bright_cols.std() > 1
     with pytest.raises(ConfigError, match="fill='wrap' is unknown"):
         affine(x, torch.Generator(), fill="wrap")
+
+
+@pytest.mark.parametrize("name", ["mixup", "cutmix"])
+def test_mixing_keeps_shapes_and_weights_the_labels(name):
+    from ablate.data.mix import MIXES
+    torch.manual_seed(0)
+    x, y = torch.randn(16, 3, 32, 32), torch.arange(16) % 10
+    mixed, y2, lam = MIXES[name](x, y, torch.Generator().manual_seed(0), alpha=1.0)
+    assert mixed.shape == x.shape and sorted(y2.tolist()) == sorted(y.tolist()) and 0 <= lam <= 1
+    if name == "cutmix":      # lam is the share of pixels still from the image itself
+        assert (mixed == x).float().mean() == pytest.approx(lam, abs=0.02)
+
+
+def test_a_misspelled_mix_key_is_named():
+    from ablate.data.mix import BatchMix
+    with pytest.raises(ConfigError, match="no parameter alfa.*alpha"):
+        BatchMix({"op": "mixup", "alfa": 0.2})

@@ -66,3 +66,11 @@ def test_atomic_write_keeps_the_old_file_on_error(tmp_path):
 def test_nan_becomes_null_in_json(tmp_path):
     records.write_json_atomic(tmp_path / "r.json", {"x": float("nan"), "y": [1.0, float("inf")]})
     assert json.loads((tmp_path / "r.json").read_text()) == {"x": None, "y": [1.0, None]}
+
+
+@pytest.mark.parametrize("aug", ["mixup", "cutmix", "keras"])
+def test_label_mixing_and_geometric_aug_runs_complete(make_cfg, tmp_path, aug):
+    status, d = job(make_cfg, tmp_path, [f"aug={aug}"])
+    rec = json.loads((d / "results.json").read_text())
+    assert status == "completed", rec.get("error")
+    assert 0 <= rec["metrics"]["train_acc"] <= 1

@@ -19,6 +19,8 @@ from ablate.data.dataset import Splits
 from ablate.errors import TrainingError
 
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+# label mixing (MixUp, CutMix): (normalised batch, labels, generator) -> (batch, second labels, weight of the first)
+Mix = Callable[[torch.Tensor, torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor, float]]
 EpochCallback = Callable[[dict, TrainState], None]   # after each epoch: its history row, the state
 
 
@@ -106,6 +108,7 @@ class Run:
     prepare: Callable[[torch.Tensor], torch.Tensor]     # uint8 batch -> normalised float batch
     step_model: torch.nn.Module                          # the model, compiled when asked
     augment: Augment | None
+    mix: Mix | None
     steps_per_epoch: int
     batch: int
     timer: Timer
@@ -126,7 +129,8 @@ def check_divergence(row: dict, num_classes: int, lr: float) -> None:
                             f"(now {lr}) or add schedule.warmup_epochs")
 
 
-def setup(model: torch.nn.Module, splits: Splits, s: TrainSettings, augment: Augment | None = None) -> Run:
+def setup(model: torch.nn.Module, splits: Splits, s: TrainSettings, augment: Augment | None = None,
+          mix: Mix | None = None) -> Run:
     device = resolve_device(s.device)
     s = replace(s, precision=resolve_precision(s.precision, device))
     # set both ways: the basic launcher runs every job of a sweep in this one process
@@ -150,7 +154,7 @@ def setup(model: torch.nn.Module, splits: Splits, s: TrainSettings, augment: Aug
         optimizer, lr_factor(s.schedule, s.epochs * steps_per_epoch, steps_per_epoch))
     state = TrainState(model, optimizer, scheduler, torch.Generator(device=device).manual_seed(s.seed))
     return Run(s, device, data, splits.num_classes, prepare, torch.compile(model) if s.compile else model,
-               augment, steps_per_epoch, min(s.batch_size, n), Timer(device), state)
+               augment, mix or None, steps_per_epoch, min(s.batch_size, n), Timer(device), state)
 
 
 def train_epoch(run: Run) -> dict:
@@ -158,7 +162,7 @@ def train_epoch(run: Run) -> dict:
     st, s, data = run.state, run.settings, run.data
     st.model.train()
     loss_sum = torch.zeros((), device=run.device)
-    correct = torch.zeros((), device=run.device, dtype=torch.long)
+    correct = torch.zeros((), device=run.device)
     lr = st.optimizer.param_groups[0]["lr"]
     run.timer.start()
     perm = torch.randperm(len(data.train_y), device=run.device, generator=st.generator)
@@ -167,18 +171,25 @@ def train_epoch(run: Run) -> dict:
         xb, yb = data.train_x.index_select(0, idx), data.train_y.index_select(0, idx)  # faster than x[idx] on CPU
         if run.augment:
             xb = run.augment(xb, st.generator)
+        xb = run.prepare(xb)
+        yb2, lam = yb, 1.0
+        if run.mix:
+            xb, yb2, lam = run.mix(xb, yb, st.generator)
         with autocast(run.device, s.precision):
-            logits = run.step_model(run.prepare(xb))
+            logits = run.step_model(xb)
             loss = F.cross_entropy(logits.float(), yb, label_smoothing=s.label_smoothing)
+            if lam < 1:
+                loss = lam * loss + (1 - lam) * F.cross_entropy(logits.float(), yb2, label_smoothing=s.label_smoothing)
         st.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         st.optimizer.step()
         st.scheduler.step()
         loss_sum += loss.detach() * len(yb)
-        correct += (logits.argmax(1) == yb).sum()
+        pred = logits.argmax(1)
+        correct += (pred == yb).sum() if lam == 1 else lam * (pred == yb).sum() + (1 - lam) * (pred == yb2).sum()
     seconds = run.timer.stop()
     seen = run.steps_per_epoch * run.batch
-    row = {"epoch": st.epoch + 1, "lr": lr, "train_loss": float(loss_sum) / seen, "train_acc": int(correct) / seen}
+    row = {"epoch": st.epoch + 1, "lr": lr, "train_loss": float(loss_sum) / seen, "train_acc": float(correct) / seen}
     check_divergence(row, run.num_classes, s.optim.lr)
     row["epoch_seconds"] = seconds
     row["images_per_second"] = seen / seconds if seconds > 0 else float("nan")
@@ -220,9 +231,9 @@ def finish(run: Run) -> TrainResult:
 
 
 def train(model: torch.nn.Module, splits: Splits, s: TrainSettings, augment: Augment | None = None,
-          on_epoch: EpochCallback | None = None, resume: dict | None = None) -> TrainResult:
+          on_epoch: EpochCallback | None = None, resume: dict | None = None, mix: Mix | None = None) -> TrainResult:
     """Train for s.epochs (continuing from a TrainState.state_dict() when given one) and evaluate on test."""
-    run = setup(model, splits, s, augment)
+    run = setup(model, splits, s, augment, mix)
     if resume is not None:
         run.state.load_state_dict(resume)
     while run.state.epoch < s.epochs:
