@@ -38,6 +38,9 @@ class Registry:
                               f"{', '.join(self.names())}, or register a new one in {self.where}")
         return self.entries[name]
 
+    def accepts(self, name: str, key: str) -> bool:
+        return key in inspect.signature(self.get(name)).parameters
+
     def check(self, name: str, params: dict, fixed: tuple[str, ...] = ()) -> None:
         """Every key in `params` must be a parameter of the function (those in `fixed` are passed by ablate)."""
         fn = self.get(name)

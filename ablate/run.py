@@ -19,7 +19,8 @@ from ablate import records
 from ablate.core import OptimSettings, ScheduleSettings, TrainSettings, TrainState, train
 from ablate.core.checkpoint import CHECKPOINT, PREVIOUS
 from ablate.core.train import resolve_device, resolve_precision
-from ablate.data import load_dataset, make_splits
+from ablate.data import make_splits
+from ablate.data.registry import load_dataset_for_training
 from ablate.data.dataset import check_class_counts
 from ablate.data.augment import BatchAugment
 from ablate.data.mix import BatchMix
@@ -68,22 +69,24 @@ def describe_error(e: BaseException) -> str:
 
 
 def load_splits(cfg: DictConfig, label: str):
-    """The dataset the config names, split into train / val / test, with its classes checked."""
-    data = load_dataset(**OmegaConf.to_container(cfg.data, resolve=True))
+    """The dataset the config names, split into train / val / test, with its classes checked; and the size
+    each batch must be resized to (None when the images already have data.image_size)."""
+    data, batch_size_to = load_dataset_for_training(**OmegaConf.to_container(cfg.data, resolve=True))
     splits = make_splits(data, int(cfg.data.val_size), cfg.data.train_subset, int(cfg.data.get("split_seed", 0)))
     if len(splits.train_y) < 2:
         raise TrainingError(f"only {len(splits.train_y)} training image(s) left after the validation split: "
                             f"lower data.val_size")
     for warning in check_class_counts(splits, int(cfg.data.val_size)):
         log.warning("%s: %s", label, warning)
-    return splits
+    return splits, batch_size_to
 
 
-def build_job_model(cfg: DictConfig, splits, start_from_weights: bool, label: str) -> tuple[torch.nn.Module, dict]:
+def build_job_model(cfg: DictConfig, splits, start_from_weights: bool, label: str,
+                    settings_image_size: int | None = None) -> tuple[torch.nn.Module, dict]:
     """The model the config names (from model.init_from's weights when asked), and what describes it in a
     saved model.pt."""
     model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
-    image_size, in_channels = splits.train_x.shape[-1], splits.train_x.shape[1]
+    image_size, in_channels = settings_image_size or splits.train_x.shape[-1], splits.train_x.shape[1]
     model = build_model(num_classes=splits.num_classes, image_size=image_size, in_channels=in_channels, **model_cfg)
     if model_cfg.get("init_from") and start_from_weights:
         load_initial_weights(model, model_cfg["init_from"])
@@ -114,8 +117,9 @@ def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = 
         settings.precision = checkpoint["precision"]     # a run resumed on other hardware keeps its precision
     else:
         settings.precision = resolve_precision(settings.precision, resolve_device(device))
-    splits = load_splits(cfg, label)
-    model, weights_meta = build_job_model(cfg, splits, not checkpoint, label)
+    splits, settings.image_size = load_splits(cfg, label)
+    settings.normalize = str(cfg.data.get("normalize", "dataset"))
+    model, weights_meta = build_job_model(cfg, splits, not checkpoint, label, settings.image_size)
     resumed_from = checkpoint.get("resumed_from_epochs", []) + [resume_state["epoch"]] if checkpoint else []
     saver = EpochSaver(job_dir, ident, int(t.checkpoint_every), bool(t.save_best), weights_meta, resumed_from,
                        extra={"label": label, "precision": settings.precision},

@@ -58,6 +58,10 @@ def validate(cfg) -> None:
     for key, ok, what, example in CHECKS:
         value = _get(cfg, key)
         _need(ok(value), key, value, what, example)
+    normalize = cfg.data.get("normalize", "dataset")
+    _need(normalize in ("dataset", "imagenet"), "data.normalize", normalize, "dataset or imagenet", "imagenet")
+    size = cfg.data.get("image_size")
+    _need(size is None or (_is_int(size) and size >= 8), "data.image_size", size, "null or an integer >= 8", "64")
     milestones = cfg.schedule.get("milestones")
     if cfg.schedule.name == "step" and milestones is not None:
         ok = all(_is_num(m) and 0 < m < 1 for m in milestones) and list(milestones) == sorted(milestones)

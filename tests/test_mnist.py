@@ -84,3 +84,37 @@ def test_mnist_end_to_end_with_enhanced_cnn(ablate_cli, tmp_path):
     import json
     rec = json.loads((tmp_path / "run" / "results.json").read_text())
     assert rec["status"] == "completed" and rec["metrics"]["test_acc"] > 0.5, rec["metrics"]["test_acc"]
+
+
+def test_image_size_resizes_once_when_it_fits_else_each_batch(tmp_path):
+    from ablate.data.resize import fit_image_size
+    data = load_dataset("mnist", root=str(write_mnist(tmp_path)), download=False)
+    once, per_batch = fit_image_size(data, 32)
+    assert once.train_x.shape == (300, 1, 32, 32) and once.train_x.dtype == torch.uint8 and per_batch is None
+    same, per_batch = fit_image_size(data, 224, budget=10 ** 6)
+    assert same is data and per_batch == 224
+
+
+@pytest.mark.parametrize("budget", [None, 10 ** 5], ids=["resized_once", "resized_per_batch"])
+def test_grey_28x28_upsampled_for_vgg16(make_cfg, tmp_path, monkeypatch, budget):
+    import json
+    from ablate.run import run_job
+    if budget:
+        monkeypatch.setattr("ablate.data.resize.RESIZE_ONCE_BUDGET", budget)
+        monkeypatch.setattr("ablate.data.resize.fit_image_size.__defaults__", (budget,))
+    write_mnist(tmp_path / "m", n_train=120, n_test=40)
+    cfg = make_cfg(["data=mnist", f"data.root={tmp_path / 'm'}", "data.download=false", "data.val_size=20",
+                    "data.image_size=32", "model=vgg16_bn", "trainer.epochs=1", "trainer.batch_size=50"])
+    assert run_job(cfg, tmp_path / "job", [], {}, "job") == "completed"
+    rec = json.loads((tmp_path / "job" / "results.json").read_text())
+    assert torch.load(tmp_path / "job" / "model.pt", weights_only=True)["image_size"] == 32
+    assert rec["status"] == "completed"
+
+
+def test_imagenet_normalisation_needs_colour(make_cfg, tmp_path):
+    from ablate.run import run_job
+    write_mnist(tmp_path / "m")
+    cfg = make_cfg(["data=mnist", f"data.root={tmp_path / 'm'}", "data.download=false", "data.val_size=20",
+                    "data.normalize=imagenet", *TINY[1:], "trainer.epochs=1"])
+    assert run_job(cfg, tmp_path / "job", [], {}, "job") == "failed"
+    assert "data.normalize=imagenet needs 3-channel" in (tmp_path / "job" / "results.json").read_text()

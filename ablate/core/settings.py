@@ -40,5 +40,7 @@ class TrainSettings:
     fused_optimizer: bool = True   # one fused kernel for the optimizer step (CUDA only)
     seed: int = 0
     label_smoothing: float = 0.0
+    image_size: int | None = None  # resize each batch to this (data too large to resize once at load)
+    normalize: str = "dataset"     # dataset: its channel mean/std; imagenet: ImageNet's (pretrained weights)
     optim: OptimSettings = field(default_factory=OptimSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)

@@ -16,7 +16,7 @@ from ablate.core.optim import build_optimizer, lr_factor
 from ablate.core.settings import TrainSettings
 from ablate.core.state import TrainState
 from ablate.data.dataset import Splits
-from ablate.errors import TrainingError
+from ablate.errors import ConfigError, TrainingError
 
 Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 # label mixing (MixUp, CutMix): (normalised batch, labels, generator) -> (batch, second labels, weight of the first)
@@ -74,6 +74,21 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     if precision == "auto":
         return "bf16" if native_bf16(device) else "fp32"
     return precision
+
+
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+
+def normalization(x: torch.Tensor, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Channel mean and std (in [0, 1] units) to normalise with: the training images' own, or ImageNet's."""
+    if kind == "dataset":
+        return channel_stats(x)
+    if kind == "imagenet":
+        if x.shape[1] != 3:
+            raise ConfigError(f"data.normalize=imagenet needs 3-channel images, these have {x.shape[1]}: "
+                              f"set data.normalize=dataset")
+        return (torch.tensor(IMAGENET_MEAN, device=x.device), torch.tensor(IMAGENET_STD, device=x.device))
+    raise ConfigError(f"data.normalize={kind!r} is unknown: use dataset or imagenet")
 
 
 class Timer:
@@ -138,13 +153,17 @@ def setup(model: torch.nn.Module, splits: Splits, s: TrainSettings, augment: Aug
     torch.backends.cudnn.deterministic = s.deterministic
     torch.backends.cudnn.benchmark = s.cudnn_benchmark and not s.deterministic
     data = splits.to(device)
-    mean, std = channel_stats(data.train_x)
+    mean, std = normalization(data.train_x, s.normalize)
     scale = (1 / (255 * std))[None, :, None, None]           # (x / 255 - mean) / std = x * scale + shift
     shift = (-mean / std)[None, :, None, None]
     memory_format = torch.channels_last if s.channels_last else torch.contiguous_format
+    size = s.image_size
 
     def prepare(xb: torch.Tensor) -> torch.Tensor:
-        return xb.float().mul_(scale).add_(shift).contiguous(memory_format=memory_format)
+        x = xb.float().mul_(scale).add_(shift)
+        if size and x.shape[-1] != size:
+            x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False)
+        return x.contiguous(memory_format=memory_format)
 
     model = model.to(device=device, memory_format=memory_format)
     n = len(data.train_y)

@@ -8,10 +8,27 @@ from ablate.registry import Registry
 DATASETS = Registry("dataset", "data.name", "ablate/data/registry.py (with @register_dataset) and conf/data/")
 register_dataset = DATASETS.register
 SPLIT_KEYS = ("val_size", "split_seed", "train_subset")   # read by make_splits, not by a loader
+CORE_KEYS = ("normalize",)                                # read by the training core
 
 
 def load_dataset(name: str, **cfg) -> ImageData:
-    return DATASETS.build(name, **{k: v for k, v in cfg.items() if k not in SPLIT_KEYS})
+    """The dataset at data.image_size when it fits in memory that way (see load_dataset_for_training)."""
+    return load_dataset_for_training(name, **cfg)[0]
+
+
+def load_dataset_for_training(name: str, **cfg) -> tuple[ImageData, int | None]:
+    """The dataset, and the size the core must resize each batch to (None when the images already have
+    data.image_size). A loader that takes image_size itself (imagefolder, synthetic) makes its images at it."""
+    from ablate.data.resize import fit_image_size
+
+    params = {k: v for k, v in cfg.items() if k not in SPLIT_KEYS + CORE_KEYS}
+    size = params.get("image_size")
+    if DATASETS.accepts(name, "image_size"):
+        if size is None:
+            params.pop("image_size", None)
+        return DATASETS.build(name, **params), None
+    params.pop("image_size", None)
+    return fit_image_size(DATASETS.build(name, **params), None if size is None else int(size))
 
 
 @register_dataset("cifar10")
