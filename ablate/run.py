@@ -56,6 +56,7 @@ def settings_from_config(cfg: DictConfig) -> TrainSettings:
                          compile=bool(t.compile), tta=bool(t.tta), deterministic=bool(t.deterministic),
                          cudnn_benchmark=bool(t.cudnn_benchmark), fused_optimizer=bool(t.fused_optimizer),
                          seed=int(cfg.seed), label_smoothing=float(cfg.loss.label_smoothing),
+                         unfreeze_at=t.get("unfreeze_at"), unfreeze_lr_factor=float(t.get("unfreeze_lr_factor", 1.0)),
                          optim=optim, schedule=schedule)
 
 

@@ -109,3 +109,19 @@ def test_resnet18_recipe(make_cfg):
 def test_default_config_is_the_ladder_model_on_cifar10(make_cfg):
     c = make_cfg([])
     assert (c.data.name, c.model.name, c.trainer.epochs, c.aug.name) == ("cifar10", "small_cnn", 100, "none")
+
+
+@pytest.mark.parametrize("name", options("experiment"))
+def test_every_experiment_composes_and_validates(make_cfg, name):
+    cfg = make_cfg([f"experiment={name}"])
+    validate(cfg)
+    from ablate.models.registry import check_model_keys
+    from omegaconf import OmegaConf
+    check_model_keys(OmegaConf.to_container(cfg.model, resolve=True))
+    BatchAugment(OmegaConf.to_container(cfg.aug.ops, resolve=True))
+
+
+def test_vgg16_transfer_is_the_keras_lessons_two_phases(make_cfg):
+    cfg = make_cfg(["experiment=vgg16_transfer"])
+    assert (cfg.model.name, cfg.model.freeze, cfg.model.head, cfg.model.pretrained) == ("vgg16", True, "flatten_dense", True)
+    assert (cfg.data.image_size, cfg.data.normalize, cfg.trainer.unfreeze_at) == (64, "imagenet", 5)

@@ -10,8 +10,10 @@ from ablate.core.settings import OptimSettings, ScheduleSettings
 from ablate.errors import ConfigError
 
 
-def build_optimizer(params: Iterable[torch.nn.Parameter], s: OptimSettings, fused: bool = False):
-    params = [p for p in params if p.requires_grad]
+def build_optimizer(params: Iterable[torch.nn.Parameter], s: OptimSettings, fused: bool = False,
+                    include_frozen: bool = False):
+    """include_frozen: frozen parameters too (no gradient: the step skips them until they are unfrozen)."""
+    params = [p for p in params if p.requires_grad or include_frozen]
     extra = {"fused": True} if fused else {}
     if s.name == "sgd":
         return torch.optim.SGD(params, lr=s.lr, momentum=s.momentum, weight_decay=s.weight_decay,

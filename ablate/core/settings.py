@@ -40,6 +40,8 @@ class TrainSettings:
     fused_optimizer: bool = True   # one fused kernel for the optimizer step (CUDA only)
     seed: int = 0
     label_smoothing: float = 0.0
+    unfreeze_at: int | None = None   # transfer learning, phase 2: after this many epochs every layer trains
+    unfreeze_lr_factor: float = 1.0  # ... at the lr times this factor (the whole model, from then on)
     image_size: int | None = None  # resize each batch to this (data too large to resize once at load)
     normalize: str = "dataset"     # dataset: its channel mean/std; imagenet: ImageNet's (pretrained weights)
     optim: OptimSettings = field(default_factory=OptimSettings)

@@ -76,6 +76,14 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return precision
 
 
+def train_mode(model: torch.nn.Module) -> None:
+    """Training mode, except for frozen BatchNorm layers: their running statistics stay as loaded."""
+    model.train()
+    for m in model.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.affine and not m.weight.requires_grad:
+            m.eval()
+
+
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
 
@@ -168,9 +176,15 @@ def setup(model: torch.nn.Module, splits: Splits, s: TrainSettings, augment: Aug
     model = model.to(device=device, memory_format=memory_format)
     n = len(data.train_y)
     steps_per_epoch = max(n // s.batch_size, 1)   # drop the last partial batch (BatchNorm needs > 1 image)
-    optimizer = build_optimizer(model.parameters(), s.optim, fused=s.fused_optimizer and device.type == "cuda")
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lr_factor(s.schedule, s.epochs * steps_per_epoch, steps_per_epoch))
+    two_phase = s.unfreeze_at is not None
+    optimizer = build_optimizer(model.parameters(), s.optim, fused=s.fused_optimizer and device.type == "cuda",
+                                include_frozen=two_phase)
+    factor = lr_factor(s.schedule, s.epochs * steps_per_epoch, steps_per_epoch)
+    if two_phase:
+        unfreeze_step, lower = s.unfreeze_at * steps_per_epoch, s.unfreeze_lr_factor
+        phase_factor = factor
+        factor = lambda step: phase_factor(step) * (lower if step >= unfreeze_step else 1.0)  # noqa: E731
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
     state = TrainState(model, optimizer, scheduler, torch.Generator(device=device).manual_seed(s.seed))
     return Run(s, device, data, splits.num_classes, prepare, torch.compile(model) if s.compile else model,
                augment, mix or None, steps_per_epoch, min(s.batch_size, n), Timer(device), state)
@@ -179,7 +193,10 @@ def setup(model: torch.nn.Module, splits: Splits, s: TrainSettings, augment: Aug
 def train_epoch(run: Run) -> dict:
     """One pass over a fresh permutation of the training split. Metrics leave the device once, at the end."""
     st, s, data = run.state, run.settings, run.data
-    st.model.train()
+    if s.unfreeze_at is not None and st.epoch >= s.unfreeze_at:    # phase 2 (also after a resume)
+        for p in st.model.parameters():
+            p.requires_grad_(True)
+    train_mode(st.model)
     loss_sum = torch.zeros((), device=run.device)
     correct = torch.zeros((), device=run.device)
     lr = st.optimizer.param_groups[0]["lr"]

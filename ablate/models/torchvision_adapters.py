@@ -1,25 +1,40 @@
-"""torchvision models adapted to 32x32 input, with optional ImageNet weights and a frozen feature extractor."""
+"""torchvision ResNets and VGG-16s for small images: a CIFAR stem or the ImageNet one, a choice of head,
+ImageNet weights from the torch hub cache (or a file), and freezing for transfer learning."""
 from __future__ import annotations
 
 import socket
+from pathlib import Path
 
+import torch
 import torch.nn as nn
 import torchvision
 
 from ablate.errors import ConfigError, ModelError
+from ablate.models.freeze import freeze
 from ablate.models.registry import register_model
 
 FETCH_TIMEOUT_S = 30
 
 
-def _weights(name: str, pretrained: bool):
-    if not pretrained:
-        return None
-    return torchvision.models.get_model_weights(name).DEFAULT
+def _pretrained(value) -> bool | str:
+    """model.pretrained: false, true (ImageNet weights through the torch hub cache) or a weights file."""
+    if isinstance(value, bool) or (isinstance(value, str) and value.endswith((".pth", ".pt"))):
+        return value
+    raise ConfigError(f"model.pretrained must be true, false or a .pth/.pt weights file, got {value!r}: set "
+                      f"model.pretrained=true or model.pretrained=false")
 
 
-def _get(name: str, pretrained: bool) -> nn.Module:
-    weights = _weights(name, pretrained)
+def _get(name: str, pretrained: bool | str) -> nn.Module:
+    """The torchvision model, with ImageNet weights when asked: from a file, else the hub cache / download."""
+    if isinstance(pretrained, str):
+        model = torchvision.models.get_model(name, weights=None)
+        path = Path(pretrained).expanduser()
+        if not path.is_file():
+            raise ModelError(f"model.pretrained={pretrained}: no such file: put the {name} ImageNet weights there "
+                             f"(torchvision's file, e.g. from a machine with internet: $TORCH_HOME/hub/checkpoints/)")
+        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+        return model
+    weights = torchvision.models.get_model_weights(name).DEFAULT if pretrained else None
     old = socket.getdefaulttimeout()
     socket.setdefaulttimeout(FETCH_TIMEOUT_S)  # an unreachable host fails within this, never hangs
     try:
@@ -27,85 +42,89 @@ def _get(name: str, pretrained: bool) -> nn.Module:
     except Exception as e:
         if weights is None:
             raise
+        cache = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
         raise ModelError(
             f"could not fetch pretrained weights for {name} from {weights.url} ({type(e).__name__}: {e}): "
-            f"connect to the internet once (torch caches them under $TORCH_HOME/hub/checkpoints), or copy "
-            f"the file there by hand, or set model.pretrained=false") from None
+            f"connect to the internet once (torch caches them), or copy the file by hand to {cache} "
+            f"(or set model.pretrained=/path/to/file.pth), or set model.pretrained=false") from None
     finally:
         socket.setdefaulttimeout(old)
 
 
-def _flag(key: str, value) -> bool:
-    """model.pretrained / model.freeze: a real boolean, never a word that would be taken as true."""
-    if not isinstance(value, bool):
-        raise ConfigError(f"model.{key} must be true or false, got {value!r}: set model.{key}=true or "
-                          f"model.{key}=false")
-    return value
-
-
-def cifar_resnet(name: str, num_classes: int, pretrained: bool = False, in_channels: int = 3) -> nn.Module:
-    """A torchvision ResNet with the CIFAR stem: stride-1 first conv, no max-pool.
-
-    From scratch the first conv is 3x3 (the usual CIFAR ResNet); with pretrained weights the 7x7 ImageNet
-    kernel is kept and only its stride changes, so the weights still fit.
-    """
+def cifar_resnet(name: str, num_classes: int, pretrained: bool | str = False, in_channels: int = 3,
+                 stem: str = "cifar") -> nn.Module:
+    """A torchvision ResNet. stem=cifar: stride-1 first conv and no max-pool (from scratch the first conv is
+    3x3; with pretrained weights the 7x7 kernel is kept and only its stride changes, so they still fit).
+    stem=imagenet: the stock stem, which shrinks a 32x32 image to 8x8 before the first block."""
+    if stem not in ("cifar", "imagenet"):
+        raise ConfigError(f"model.stem={stem!r} is unknown: use cifar or imagenet")
     if pretrained and in_channels != 3:
         raise ModelError(f"pretrained {name} weights take 3-channel images, the data has {in_channels}: set "
                          f"model.pretrained=false")
     model = _get(name, pretrained)
-    if pretrained:
-        model.conv1.stride = (1, 1)
-    else:
-        model.conv1 = nn.Conv2d(in_channels, model.conv1.out_channels, 3, stride=1, padding=1, bias=False)
-    model.maxpool = nn.Identity()
+    if stem == "cifar":
+        if pretrained:
+            model.conv1.stride = (1, 1)
+        else:
+            model.conv1 = nn.Conv2d(in_channels, model.conv1.out_channels, 3, stride=1, padding=1, bias=False)
+        model.maxpool = nn.Identity()
+    elif in_channels != 3:
+        model.conv1 = nn.Conv2d(in_channels, model.conv1.out_channels, 7, stride=2, padding=3, bias=False)
     model.fc = nn.Linear(model.fc.in_features, num_classes)
     return model
 
 
-def cifar_vgg16_bn(num_classes: int, pretrained: bool = False, in_channels: int = 3) -> nn.Module:
-    """VGG-16-BN whose 1x1 feature map (after 5 pools of a 32x32 input) feeds one Linear head."""
-    model = _get("vgg16_bn", pretrained)
+def vgg_head(kind: str, channels: int, side: int, num_classes: int, hidden: int, dropout: float) -> tuple:
+    """(avgpool, classifier): gap_linear = global average pool + Linear; flatten_dense = the Keras lesson's
+    Flatten -> Dense(hidden) -> ReLU (-> Dropout) -> Dense(num_classes)."""
+    if kind == "gap_linear":
+        return nn.AdaptiveAvgPool2d(1), nn.Linear(channels, num_classes)
+    if kind == "flatten_dense":
+        drop = [nn.Dropout(dropout)] if dropout > 0 else []
+        return nn.Identity(), nn.Sequential(nn.Linear(channels * side * side, hidden), nn.ReLU(inplace=True), *drop,
+                                            nn.Linear(hidden, num_classes))
+    raise ConfigError(f"model.head={kind!r} is unknown: use gap_linear or flatten_dense")
+
+
+def small_vgg(name: str, num_classes: int, image_size: int, pretrained: bool | str = False, in_channels: int = 3,
+              head: str = "gap_linear", hidden: int = 128, dropout: float = 0.0) -> nn.Module:
+    """VGG-16 (with or without BatchNorm) on small images: its five pools leave image_size / 32 pixels a side."""
+    if image_size < 32:
+        raise ConfigError(f"{name} halves the image five times: {image_size}x{image_size} images vanish before "
+                          f"the head. Fix: use a model for small images (small_cnn, enhanced_cnn) or resize the "
+                          f"data to at least 32x32 (data.image_size=32)")
+    model = _get(name, pretrained)
     if in_channels != 3:
         if pretrained:
-            raise ModelError(f"pretrained vgg16_bn weights take 3-channel images, the data has {in_channels}: "
+            raise ModelError(f"pretrained {name} weights take 3-channel images, the data has {in_channels}: "
                              f"set model.pretrained=false")
         model.features[0] = nn.Conv2d(in_channels, 64, 3, padding=1)
-    model.avgpool = nn.AdaptiveAvgPool2d(1)
-    model.classifier = nn.Linear(512, num_classes)
+    model.avgpool, model.classifier = vgg_head(head, 512, image_size // 32, num_classes, hidden, dropout)
     return model
 
 
 def _resnet(name: str):
-    def build(num_classes: int, image_size: int = 32, in_channels: int = 3, pretrained: bool = False,
-              freeze: bool = False) -> nn.Module:
-        model = cifar_resnet(name, num_classes, _flag("pretrained", pretrained), in_channels)
-        return freeze_features(model) if _flag("freeze", freeze) else model
+    def build(num_classes: int, image_size: int = 32, in_channels: int = 3, pretrained: bool | str = False,
+              freeze: bool | list = False, stem: str = "cifar") -> nn.Module:
+        model = cifar_resnet(name, num_classes, _pretrained(pretrained), in_channels, stem)
+        return freeze_model(model, freeze)
     build.__name__ = name
     return register_model(name)(build)
 
 
+def _vgg(name: str):
+    def build(num_classes: int, image_size: int = 32, in_channels: int = 3, pretrained: bool | str = False,
+              freeze: bool | list = False, head: str = "gap_linear", hidden: int = 128,
+              dropout: float = 0.0) -> nn.Module:
+        model = small_vgg(name, num_classes, image_size, _pretrained(pretrained), in_channels, head, hidden, dropout)
+        return freeze_model(model, freeze)
+    build.__name__ = name
+    return register_model(name)(build)
+
+
+def freeze_model(model: nn.Module, parts) -> nn.Module:
+    return freeze(model, parts, head=model.fc if hasattr(model, "fc") else model.classifier)
+
+
 resnet18, resnet50 = _resnet("resnet18"), _resnet("resnet50")
-
-
-@register_model("vgg16_bn")
-def vgg16_bn(num_classes: int, image_size: int = 32, in_channels: int = 3, pretrained: bool = False,
-             freeze: bool = False) -> nn.Module:
-    if image_size < 32:
-        raise ConfigError(f"vgg16_bn halves the image five times: {image_size}x{image_size} images vanish before "
-                          f"the head. Fix: use a model for small images (small_cnn, enhanced_cnn) or resize the "
-                          f"data to at least 32x32")
-    model = cifar_vgg16_bn(num_classes, _flag("pretrained", pretrained), in_channels)
-    return freeze_features(model) if _flag("freeze", freeze) else model
-
-
-def head_of(model: nn.Module) -> nn.Module:
-    return model.fc if hasattr(model, "fc") else model.classifier
-
-
-def freeze_features(model: nn.Module) -> nn.Module:
-    """Train only the classification head (transfer learning)."""
-    for p in model.parameters():
-        p.requires_grad_(False)
-    for p in head_of(model).parameters():
-        p.requires_grad_(True)
-    return model
+vgg16, vgg16_bn = _vgg("vgg16"), _vgg("vgg16_bn")
