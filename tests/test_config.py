@@ -22,7 +22,12 @@ def test_every_registered_model_and_dataset_has_its_yaml_and_back():
     from ablate.models import MODELS
     assert options("model") == MODELS.names()
     assert options("data") == DATASETS.names()
-    assert {"none", "cropflip"} <= set(options("aug")) and {"none", "cosine"} <= set(options("schedule"))
+    from ablate.core.optim import OPTIMIZERS, SCHEDULES
+    from omegaconf import OmegaConf
+    assert options("optim") == OPTIMIZERS.names()
+    assert sorted(OmegaConf.load(CONF / "schedule" / f"{o}.yaml").schedule.name for o in options("schedule")) \
+        == SCHEDULES.names()
+    assert {"none", "cropflip"} <= set(options("aug"))
     assert set(options("experiment")) >= {"ladder", "ladder_short", "resnet18_94"}
 
 
