@@ -22,9 +22,11 @@ copy precision_parity experiments/bench/precision_parity
 copy ladder_short experiments/results/ladder_short_cpu
 copy ladder experiments/results/ladder_cpu/ladder
 copy readme_2x2 experiments/results/ladder_cpu/readme_2x2
+copy mnist_to_cifar experiments/results/mnist_to_cifar
 report() { [ -d "$1" ] && python -m ablate.report "${@}" || true; }
 report experiments/bench/precision_parity --baseline trainer.precision=fp32
 report experiments/results/ladder_short_cpu
+report experiments/results/mnist_to_cifar --baseline "data=fashion_mnist model=simple_cnn"
 if [ -d experiments/results/ladder_cpu/ladder ]; then
     python -m ablate.report experiments/results/ladder_cpu/ladder experiments/results/ladder_cpu/readme_2x2 \
         --out experiments/results/ladder_cpu/report
