@@ -37,17 +37,20 @@ def small_cnn(num_classes: int, image_size: int = 32, in_channels: int = 3, widt
     )
 
 
+def two_conv_trunk(in_channels: int, w1: int, w2: int) -> list[nn.Module]:
+    """conv -> ReLU -> pool, twice (no BatchNorm): the lessons' SimpleCNN and EnhancedCNN share it."""
+    return [nn.Conv2d(in_channels, w1, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+            nn.Conv2d(w1, w2, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2), nn.Flatten()]
+
+
 @register_model("simple_cnn")
 def simple_cnn(num_classes: int, image_size: int = 32, in_channels: int = 3, widths=(32, 64),
                dropout: float = 0.0) -> nn.Sequential:
     """2 conv layers (no BatchNorm), a max-pool after each, one Linear on the flattened features."""
     w1, w2 = _widths("simple_cnn", widths, 2)
     side = image_size // 4
-    return nn.Sequential(
-        nn.Conv2d(in_channels, w1, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
-        nn.Conv2d(w1, w2, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
-        nn.Flatten(), *_dropout(dropout), nn.Linear(w2 * side * side, num_classes),
-    )
+    return nn.Sequential(*two_conv_trunk(in_channels, w1, w2), *_dropout(dropout),
+                         nn.Linear(w2 * side * side, num_classes))
 
 
 @register_model("enhanced_cnn")
@@ -56,12 +59,8 @@ def enhanced_cnn(num_classes: int, image_size: int = 32, in_channels: int = 3, w
     """The lesson's EnhancedCNN: conv32 -> pool -> conv64 -> pool -> FC128 with dropout -> Linear."""
     w1, w2 = _widths("enhanced_cnn", widths, 2)
     side = image_size // 4
-    return nn.Sequential(
-        nn.Conv2d(in_channels, w1, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
-        nn.Conv2d(w1, w2, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(w2 * side * side, hidden), nn.ReLU(inplace=True), *_dropout(dropout),
-        nn.Linear(hidden, num_classes),
-    )
+    return nn.Sequential(*two_conv_trunk(in_channels, w1, w2), nn.Linear(w2 * side * side, hidden),
+                         nn.ReLU(inplace=True), *_dropout(dropout), nn.Linear(hidden, num_classes))
 
 
 @register_model("mlp")
