@@ -1,0 +1,88 @@
+"""`python -m ablate.status SWEEP_DIR [SWEEP_DIR ...]`: where a sweep stands, from the files on disk.
+
+One line per job: configuration, seed, status (completed, failed, interrupted, running, stopped, missing),
+epochs reached of the total, last val accuracy, seconds per epoch and, for a running job, its ETA. Works while
+the sweep runs or after it, on any launcher's sweep folder (basic, joblib, submitit/SLURM).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from ablate.core.checkpoint import CHECKPOINT
+from ablate.report.collect import load_runs
+
+RUNNING_WITHIN = 3.0   # a job whose history changed within this many epoch-times is running
+
+
+def _history(job: Path) -> list[dict]:
+    try:
+        with open(job / "history.csv", newline="") as f:
+            return list(csv.DictReader(f))
+    except OSError:
+        return []
+
+
+def _total_epochs(job: Path, record: dict | None) -> int | None:
+    cfg = (record or {}).get("config")
+    if not cfg and (job / ".hydra" / "config.yaml").is_file():
+        from omegaconf import OmegaConf
+        cfg = OmegaConf.to_container(OmegaConf.load(job / ".hydra" / "config.yaml"))
+    return ((cfg or {}).get("trainer") or {}).get("epochs")
+
+
+def job_status(row: dict, now: float) -> dict:
+    job, record = Path(row["run_dir"]), row["_record"] if isinstance(row.get("_record"), dict) else None
+    history = _history(job)
+    seconds = [float(r["epoch_seconds"]) for r in history[1:] or history if r.get("epoch_seconds")]
+    per_epoch = sum(seconds) / len(seconds) if seconds else None
+    total = _total_epochs(job, record)
+    reached = int(history[-1]["epoch"]) if history else 0
+    status = row["status"]
+    eta = None
+    if status in ("missing", "interrupted") and history:
+        age = now - (job / "history.csv").stat().st_mtime
+        if per_epoch and age < RUNNING_WITHIN * per_epoch and status == "missing":
+            status = "running"
+            eta = (total - reached) * per_epoch if total else None
+        elif status == "missing":
+            status = "stopped" + (" (resumable)" if (job / CHECKPOINT).exists() else "")
+    val = history[-1].get("val_acc") if history else None
+    return {"config": row["config"], "seed": row["seed"], "status": status,
+            "epoch": f"{reached}/{total if total is not None else '?'}",
+            "val_acc": f"{100 * float(val):.2f}" if val not in (None, "", "nan") else "-",
+            "s/epoch": f"{per_epoch:.0f}" if per_epoch else "-",
+            "eta": time.strftime("%H:%M", time.localtime(now + eta)) + f" ({eta / 60:.0f} min)" if eta else "-"}
+
+
+def sweep_status(sweep_dirs) -> pd.DataFrame:
+    runs = load_runs(sweep_dirs)
+    now = time.time()
+    return pd.DataFrame([job_status(r, now) for r in runs.to_dict("records")]) if len(runs) else pd.DataFrame()
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m ablate.status", description=__doc__.splitlines()[0])
+    p.add_argument("sweep_dirs", nargs="+")
+    args = p.parse_args(argv)
+    try:
+        table = sweep_status(args.sweep_dirs)
+    except FileNotFoundError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if table.empty:
+        print("no jobs found")
+        return 0
+    print(table.to_string(index=False))
+    counts = table.status.str.split(" ").str[0].value_counts()
+    print("\n" + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""`python -m ablate.status`: a sweep's jobs as they stand on disk."""
+from __future__ import annotations
+
+import os
+import time
+
+from ablate.bench.fake_sweep import write_run
+from ablate.status import main, sweep_status
+
+HISTORY = "epoch,lr,train_loss,train_acc,epoch_seconds,images_per_second,val_loss,val_acc\n"
+
+
+def started(job, seed, epochs_done=0, age=0.0, checkpoint=False, total=10):
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text(f"- aug=none\n- seed={seed}\n")
+    (job / ".hydra" / "config.yaml").write_text(f"trainer:\n  epochs: {total}\nseed: {seed}\n")
+    if epochs_done:
+        rows = "".join(f"{e},0.1,1.0,0.5,60.0,750,1.0,0.{40 + e}\n" for e in range(1, epochs_done + 1))
+        (job / "history.csv").write_text(HISTORY + rows)
+        old = time.time() - age
+        os.utime(job / "history.csv", (old, old))
+    if checkpoint:
+        (job / "checkpoint.pt").write_bytes(b"x")
+
+
+def test_status_of_completed_failed_interrupted_running_stopped_and_missing_jobs(tmp_path, capsys):
+    sweep = tmp_path / "sweep"
+    write_run(sweep / "aug=none,seed=0", ["aug=none"], 0, 0.7, epochs=3)
+    write_run(sweep / "aug=none,seed=1", ["aug=none"], 1, 0, status="failed")
+    write_run(sweep / "aug=none,seed=2", ["aug=none"], 2, 0, status="interrupted")
+    started(sweep / "aug=none,seed=3", 3, epochs_done=4, age=5)                       # running
+    started(sweep / "aug=none,seed=4", 4, epochs_done=2, age=3600, checkpoint=True)   # stopped, resumable
+    started(sweep / "aug=none,seed=5", 5)                                              # started, no epoch yet
+    table = sweep_status(sweep).set_index("seed")
+    assert table.status.to_dict() == {0: "completed", 1: "failed", 2: "interrupted", 3: "running",
+                                      4: "stopped (resumable)", 5: "missing"}
+    assert table.loc[3, "epoch"] == "4/10" and table.loc[3, "val_acc"] == "44.00" and "min" in table.loc[3, "eta"]
+    assert table.loc[0, "epoch"] == "3/?" or table.loc[0, "epoch"].startswith("3/")
+    assert main([str(sweep)]) == 0
+    out = capsys.readouterr().out
+    assert "1 running" in out and "1 completed" in out and "1 stopped" in out
+    assert main([str(tmp_path / "nowhere")]) == 2
