@@ -14,14 +14,14 @@ mkdir -p "$LIVE"
 # 1. bf16 against fp32 on this CPU: rung 2 of the 20-epoch ladder, seeds 0 and 1, both precisions
 python -m ablate -m experiment=ladder_short rung=2_cosine seed=0,1 trainer.precision=fp32,bf16 \
     $COMMON hydra.sweep.dir="$LIVE/precision_parity"
-# 2. the 20-epoch ladder: four rungs x seeds 0, 1
-python -m ablate experiment=ladder_short trainer.precision=bf16 $COMMON hydra.sweep.dir="$LIVE/ladder_short"
-# 2b. issue 11's evidence: SimpleCNN and EnhancedCNN on Fashion-MNIST and CIFAR-10 (5 epochs, 3 seeds).
-#     Fashion-MNIST comes from Debian's dataset-fashion-mnist package, linked where the loader looks.
+# 2. issue 11's evidence: SimpleCNN and EnhancedCNN on Fashion-MNIST and CIFAR-10 (5 epochs, 3 seeds).
+#    Fashion-MNIST comes from Debian's dataset-fashion-mnist package, linked where the loader looks.
 if [ -d /usr/share/datasets/fashion-mnist ]; then
     mkdir -p "$DATA/FashionMNIST" && ln -sfn /usr/share/datasets/fashion-mnist "$DATA/FashionMNIST/raw"
     python -m ablate experiment=mnist_to_cifar $COMMON hydra.sweep.dir="$LIVE/mnist_to_cifar"
 fi
+# 2b. the 20-epoch ladder: four rungs x seeds 0, 1
+python -m ablate experiment=ladder_short trainer.precision=bf16 $COMMON hydra.sweep.dir="$LIVE/ladder_short"
 # 3. the 100-epoch ladder, seed 0: rung 2 first (it decides the ladder's small_cnn widths), then the other
 #    rungs, then the fourth cell of the README's 2x2 (aug=none schedule=cosine; the report pools the other
 #    three cells with the rungs that compose to the same config)
