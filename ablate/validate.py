@@ -48,9 +48,6 @@ CHECKS = [
 ]
 
 
-SWITCHES = ["trainer." + k for k in ("channels_last", "compile", "tta", "deterministic", "cudnn_benchmark",
-                                    "fused_optimizer", "resume", "keep_checkpoint", "save_model", "save_best")]
-CHECKS += [(key, lambda v: isinstance(v, bool), "true or false", "true") for key in SWITCHES]
 CHECKS += [("trainer.unfreeze_at", lambda v: v is None or (_is_int(v) and v >= 0), "null or an epoch count", "5"),
            ("trainer.unfreeze_lr_factor", lambda v: _is_num(v) and v > 0, "a positive number", "0.1")]
 CHECKS += [("trainer.checkpoint_every", lambda v: _is_int(v) and v >= 0, "an integer >= 0 (0: no checkpoints)", "1")]

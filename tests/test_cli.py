@@ -86,7 +86,7 @@ def empty_train_class(tmp_path):
 BAD_INPUTS = [
     # overrides, words the message must contain
     (["aug=nope"], ["aug", "nope"]),
-    (["trainer.epochs=abc"], ["trainer.epochs", "positive integer"]),
+    (["trainer.epochs=abc"], ["trainer.epochs", "'abc'", "Integer"]),
     (["trainer.epochs=0"], ["trainer.epochs", "positive integer"]),
     (["trainer.batch_size=-8"], ["trainer.batch_size"]),
     (["optim.lr=0"], ["optim.lr", "positive"]),
@@ -105,7 +105,7 @@ BAD_INPUTS = [
     (["optim.lr=1e6"], ["diverged", "training loss", "optim.lr"]),
     (["model=resnet18", "model.freeze=no"], ["model.freeze must be true, false or a list", "'no'"]),
     (["model=resnet18", "model.pretrained=no"], ["model.pretrained must be true, false or a .pth"]),
-    (["trainer.tta=10crop"], ["trainer.tta must be true or false"]),
+    (["trainer.tta=10crop"], ["trainer.tta", "'10crop'", "bool"]),
     (["schedule=step", "schedule.milestones=[2,3]"], ["schedule.milestones", "fractions of the run", "[0.5,0.75]"]),
     (["aug=flip", "aug.ops=[{op:flip,prob:0.5}]"], ["flip", "no parameter prob", "p"]),
     (["model.widht=3"], ["model.widht"]),

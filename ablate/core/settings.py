@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ablate.schema import TrainerConfig
+
 
 @dataclass
 class OptimSettings:
@@ -25,23 +27,26 @@ class ScheduleSettings:
     final_div_factor: float = 1e4
 
 
+_T = TrainerConfig   # the trainer keys' defaults come from the config schema, their one source
+
+
 @dataclass
 class TrainSettings:
-    epochs: int = 10
-    batch_size: int = 512
-    eval_batch_size: int = 1024
-    device: str = "auto"
-    precision: str = "fp32"      # fp32 | bf16 | auto (bf16 where the hardware runs it natively)
-    channels_last: bool = True
-    compile: bool = False
-    tta: bool = True
-    deterministic: bool = False
-    cudnn_benchmark: bool = True   # let cuDNN pick the fastest kernels (ignored when deterministic)
-    fused_optimizer: bool = True   # one fused kernel for the optimizer step (CUDA only)
+    epochs: int = _T.epochs
+    batch_size: int = _T.batch_size
+    eval_batch_size: int = _T.eval_batch_size
+    device: str = _T.device
+    precision: str = _T.precision    # fp32 | bf16 | auto (bf16 where the hardware runs it natively)
+    channels_last: bool = _T.channels_last
+    compile: bool = _T.compile
+    tta: bool = _T.tta
+    deterministic: bool = _T.deterministic
+    cudnn_benchmark: bool = _T.cudnn_benchmark   # let cuDNN pick the fastest kernels (ignored when deterministic)
+    fused_optimizer: bool = _T.fused_optimizer   # one fused kernel for the optimizer step (CUDA only)
     seed: int = 0
     label_smoothing: float = 0.0
-    unfreeze_at: int | None = None   # transfer learning, phase 2: after this many epochs every layer trains
-    unfreeze_lr_factor: float = 1.0  # ... at the lr times this factor (the whole model, from then on)
+    unfreeze_at: int | None = _T.unfreeze_at     # transfer learning, phase 2: after this many epochs all layers train
+    unfreeze_lr_factor: float = _T.unfreeze_lr_factor  # ... at the lr times this factor (whole model, from then on)
     image_size: int | None = None  # resize each batch to this (data too large to resize once at load)
     normalize: str = "dataset"     # dataset: its channel mean/std; imagenet: ImageNet's (pretrained weights)
     optim: OptimSettings = field(default_factory=OptimSettings)
