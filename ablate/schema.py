@@ -13,7 +13,7 @@ class TrainerConfig:
     batch_size: int = 128
     eval_batch_size: int = 1024
     device: str = "auto"            # auto: cuda when available, else cpu; or cpu, cuda, cuda:1
-    precision: str = "fp32"         # auto: bf16 where the hardware runs it natively (AMX, AVX512-BF16, CUDA); fp32; bf16
+    precision: str = "auto"         # auto: bf16 where the hardware runs it natively (AMX, AVX512-BF16, CUDA); fp32; bf16
     channels_last: bool = True      # NHWC memory layout: 1.26x faster small_cnn training on the CPU (experiments/bench)
     compile: bool = False           # torch.compile the model (under 10% faster on the CPU: off)
     tta: bool = True                # also report flip test-time-augmentation accuracy
