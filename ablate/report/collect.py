@@ -45,8 +45,11 @@ def _record_row(job_dir: Path, rec: dict, sweep: Path) -> dict:
     row["train_seconds"] = timing.get("train_seconds", np.nan)
     row["images_per_second"] = timing.get("images_per_second", np.nan)
     env = rec.get("env") or {}
-    for k in ("device_name", "torch", "git_sha", "date", "command", "host"):
+    for k in ("device_name", "torch", "git_sha", "date", "command", "host", "precision"):
         row[k] = env.get(k)
+    cpu = env.get("cpu") or {}
+    row["cpu"] = ", ".join([cpu.get("capability") or "?"] + [k.upper() for k in ("amx", "avx512_bf16") if cpu.get(k)]) \
+        if cpu else None
     row["_record"] = rec
     return row
 

@@ -36,7 +36,7 @@ def gallery_items(runs: pd.DataFrame, config: str, pairs: pd.DataFrame, per_pair
     the most confident mistakes first; reason says why there is nothing to show."""
     preds, record = _predictions(runs, config)
     if preds is None:
-        return None, [], "no run of this configuration saved predictions.npz (runs before ablate 0.1 did not)"
+        return None, [], "no run of this configuration saved predictions.npz (runs made before predictions were saved have none)"
     images = test_images(record)
     if images is None or len(images) != len(preds["label"]):
         return None, [], f"the test images of {record['config'].get('data', {}).get('name')} are not readable here"

@@ -152,8 +152,8 @@ def _classes(report: Report, out: Path, figdir: Path, figures_on: bool) -> list[
     if pairs.empty:
         return md
     md += [f"## What `{label}` mixes up", "",
-           "Class pairs confused in either direction (mean count per seed; share of the two classes' test "
-           "images):", "", _table_files(pairs, out, "confused_pairs", pct={"share_of_pair"}), "",
+           "Class pairs confused in either direction (mean count per seed; `share_of_pair`: % of the two "
+           "classes' test images):", "", _table_files(pairs, out, "confused_pairs", pct={"share_of_pair"}), "",
            "The same mistakes one direction at a time:", "",
            _table_files(directed, out, "confused_pairs_directed", pct={"share_of_true_class"}), ""]
     if figures_on:
@@ -213,7 +213,8 @@ def _figures(report: Report, figdir: Path) -> list[str]:
 
 def _provenance(runs: pd.DataFrame) -> list[str]:
     md = ["## Provenance", ""]
-    for col, title in (("git_sha", "git sha"), ("device_name", "device"), ("torch", "torch"), ("host", "host")):
+    for col, title in (("git_sha", "git sha"), ("device_name", "device"), ("cpu", "CPU features"),
+                       ("precision", "precision used"), ("torch", "torch"), ("host", "host")):
         if col in runs:
             vals = sorted(v for v in runs[col].dropna().unique())
             md.append(f"- {title}: {', '.join(f'`{v}`' for v in vals) or '-'}")
