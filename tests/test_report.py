@@ -262,3 +262,13 @@ def test_report_on_a_ladder_that_is_still_running(tmp_path, case):
     out = write_report(sweep)
     text = assert_readable(out)
     assert "No completed run yet" in text and gone in text.split("No completed run yet")[1].splitlines()[0]
+
+
+def test_report_on_a_sweep_with_no_record_yet(tmp_path):
+    from omegaconf import OmegaConf
+    OmegaConf.save(OmegaConf.create({"hydra": {"overrides": {"task": ["aug=none,cropflip"]},
+                                               "job": {"config": {"override_dirname": {"exclude_keys": []}}}}}),
+                   tmp_path / "multirun.yaml")
+    out = write_report(tmp_path)
+    assert "No completed runs yet" in (out / "report.md").read_text()
+    assert len(build(tmp_path).runs) == 2

@@ -21,18 +21,23 @@ def mean_confusion(runs: pd.DataFrame, config: str) -> tuple[np.ndarray, list[st
     return cm, recs[0].get("class_names") or [str(i) for i in range(len(cm))]
 
 
-def per_class_accuracy(runs: pd.DataFrame, configs: list[str], labels: dict[str, str]) -> pd.DataFrame:
-    """Accuracy per class (rows) and configuration (columns), mean over seeds, in [0, 1]."""
-    cols = {}
-    names = None
+def class_names(runs: pd.DataFrame, config: str) -> tuple[str, ...] | None:
+    recs = _records(runs, config)
+    if not recs:
+        return None
+    return tuple(recs[0].get("class_names") or range(len(recs[0]["confusion_matrix"])))
+
+
+def per_class_accuracy(runs: pd.DataFrame, configs: list[str], labels: dict[str, str]) -> list[pd.DataFrame]:
+    """Accuracy per class (rows) and configuration (columns), mean over seeds, in [0, 1]: one table per set
+    of classes (configurations on different datasets do not share rows)."""
+    groups: dict[tuple, dict[str, np.ndarray]] = {}
     for config in configs:
-        cm, names_c = mean_confusion(runs, config)
+        cm, _ = mean_confusion(runs, config)
         if cm is not None:
-            cols[labels.get(config, config)] = np.diag(cm) / np.maximum(cm.sum(1), 1e-12)
-            names = names or names_c
-    if not cols:
-        return pd.DataFrame()
-    return pd.DataFrame(cols, index=pd.Index(names, name="class"))
+            groups.setdefault(class_names(runs, config), {})[labels.get(config, config)] = \
+                np.diag(cm) / np.maximum(cm.sum(1), 1e-12)
+    return [pd.DataFrame(cols, index=pd.Index(list(names), name="class")) for names, cols in groups.items()]
 
 
 def confused_pairs(runs: pd.DataFrame, config: str, top: int = 10) -> pd.DataFrame:

@@ -122,6 +122,9 @@ def load_runs(sweep_dirs, include_missing: bool = True) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     if df.empty:
         return pd.DataFrame(columns=["sweep", "run_dir", "status", "config", "seed", "identity", "rung", *METRICS])
+    for col in (*METRICS, "train_seconds", "images_per_second", "job_num", "label_smoothing"):
+        if col not in df:        # a sweep whose jobs are all still missing has no record to take them from
+            df[col] = np.nan
     return assign_configs(df)
 
 

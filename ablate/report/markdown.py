@@ -55,8 +55,8 @@ def write(report: Report, out: Path, sweep_dirs, figures: bool = True) -> None:
     if len(not_done):
         md += ["Not completed (listed, not dropped):", "",
                tables.to_markdown(_label(report, not_done[["config", "seed", "status", "error", "run_dir"]])), ""]
-    if report.summary.empty:
-        (out / "report.md").write_text("\n".join(md + ["No completed runs yet."]) + "\n")
+    if report.summary.empty or not (report.summary.n > 0).any():
+        (out / "report.md").write_text("\n".join(md + ["No completed runs yet."] + _provenance(runs)) + "\n")
         return
     empty = [report.labels.get(c, c) for c in report.summary[report.summary.n == 0].config]
     if empty:
@@ -135,12 +135,15 @@ def overview(report: Report) -> pd.DataFrame:
 def _classes(report: Report, out: Path, figdir: Path, figures_on: bool) -> list[str]:
     """Per-class accuracy of every configuration; the best one's confused pairs, with a gallery."""
     md = []
-    table = classes.per_class_accuracy(report.runs, report.configs, report.labels)
-    if not table.empty:
-        _table_files((100 * table).round(2).reset_index(), out, "per_class_accuracy", pct=set())
-        md += ["## Per-class accuracy", "", "Test accuracy per class (%), mean over seeds.", ""]
+    tables_by_classes = classes.per_class_accuracy(report.runs, report.configs, report.labels)
+    if tables_by_classes:
+        md += ["## Per-class accuracy", "", "Test accuracy per class (%), mean over seeds (one table per set of "
+               "classes).", ""]
+    for k, table in enumerate(tables_by_classes):
+        name = "per_class_accuracy" + (f"_{k + 1}" if k else "")
+        _table_files((100 * table).round(2).reset_index(), out, name, pct=set())
         if figures_on:
-            md += [f"![per-class accuracy]({_save(figures.per_class_heatmap(table), figdir, 'per_class_accuracy')})", ""]
+            md += [f"![per-class accuracy]({_save(figures.per_class_heatmap(table), figdir, name)})", ""]
         md += [tables.to_markdown((100 * table).round(2).reset_index()), ""]
     ranked = report.summary[report.summary.n > 0].sort_values("test_acc_mean", ascending=False).config
     if ranked.empty:
@@ -182,7 +185,10 @@ def _figures(report: Report, figdir: Path) -> list[str]:
         md += [f"![train and val curves]({path})", "",
                "Train (blue) and val (orange) accuracy and loss per epoch: mean over seeds, band from min to max; "
                "the hatched area is the train-val gap.", ""]
-    if len(report.ladder) > 1:
+    done_rungs = [c for c in report.ladder if report.summary.set_index("config").loc[c, "n"] > 0]
+    if len(report.ladder) > 1 and len(done_rungs) < 2:
+        md += ["_No ladder figure yet: fewer than two rungs have a completed run._", ""]
+    elif len(report.ladder) > 1:
         path = _save(figures.ladder(report.summary, report.ladder_steps, report.ladder, report.labels),
                      figdir, "ladder")
         md += [f"![ladder]({path})", "", "Cumulative gains up the ladder.", ""]
@@ -194,14 +200,16 @@ def _figures(report: Report, figdir: Path) -> list[str]:
         md += [f"![confusion {report.labels[config]}]({path})", ""]
     md += ["Confusion matrices: rows are true classes, normalised to 100%, counts summed over seeds.", ""]
     ranked = report.summary[report.summary.n > 0].sort_values("test_acc_mean", ascending=False).config
-    ref, target = report.baseline, next((c for c in ranked if c != report.baseline), None)
+    same_classes = classes.class_names(report.runs, report.baseline) if report.baseline in set(ranked) else None
+    ref, target = report.baseline, next((c for c in ranked if c != report.baseline
+                                         and classes.class_names(report.runs, c) == same_classes), None)
     if ref not in set(ranked):
         md += [f"_No per-class delta: the baseline `{report.labels.get(ref, ref)}` has no completed run yet._", ""]
     elif target:
         path = _save(figures.per_class_delta(report.runs, ref, target, report.labels), figdir, "per_class_delta")
         md += [f"![per-class delta]({path})", "",
                f"Per-class accuracy change from the baseline `{report.labels[ref]}` to the best other "
-               f"configuration `{report.labels[target]}`; error bars are "
+               f"configuration on the same classes, `{report.labels[target]}`; error bars are "
                f"Welch 95% intervals from the seed spread: green and red bars clear their own noise.", ""]
     smoothing = report.runs.dropna(subset=["label_smoothing"]).groupby("config").label_smoothing.first()
     if smoothing.nunique() > 1:
