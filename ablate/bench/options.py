@@ -11,6 +11,7 @@ import argparse
 from ablate.bench.common import random_images, save
 from ablate.bench.pipeline import core_speed
 from ablate.core.train import resolve_device
+from ablate.models import MODELS
 from ablate.provenance import environment
 
 BASE = {"precision": "fp32", "channels_last": False, "compile": False, "cudnn_benchmark": True,
@@ -31,7 +32,7 @@ CUDA_ONLY = ("no cudnn.benchmark", "no fused optimizer")
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(prog="python -m ablate.bench.options", description=__doc__.splitlines()[0])
     p.add_argument("--device", default="auto")
-    p.add_argument("--model", default="small_cnn")
+    p.add_argument("--model", default="small_cnn", choices=MODELS.names())
     p.add_argument("--images", type=int, default=None, help="default 50000 on cuda, 1024 on cpu")
     p.add_argument("--epochs", type=int, default=2, help="timed epochs after the first")
     p.add_argument("--batch-size", type=int, default=512)

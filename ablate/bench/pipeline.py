@@ -17,7 +17,7 @@ from ablate.core.train import channel_stats, resolve_device
 from ablate.data import make_splits
 from ablate.data.augment import BatchAugment
 from ablate.data.dataset import ImageData
-from ablate.models import build_model
+from ablate.models import MODELS, build_model
 from ablate.provenance import environment
 
 CROPFLIP = [{"op": "crop", "padding": 4, "mode": "reflect"}, {"op": "flip", "p": 0.5}]
@@ -86,7 +86,7 @@ def standard_training(model_name, x, y, batch_size, device, epochs, workers, pre
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(prog="python -m ablate.bench", description=__doc__.splitlines()[0])
     p.add_argument("--device", default="auto", help="cpu | cuda | auto")
-    p.add_argument("--model", default="small_cnn", choices=["small_cnn", "resnet18", "simple_cnn"])
+    p.add_argument("--model", default="small_cnn", choices=MODELS.names())
     p.add_argument("--quick", action="store_true", help="augmentation + batching only, no model")
     p.add_argument("--images", type=int, help="images per epoch (default: 50000 on cuda, 10000 quick cpu, "
                                               "2048 cpu with a model)")
