@@ -10,6 +10,7 @@ from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig
 
 CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "conf")
@@ -25,8 +26,9 @@ def task(cfg: DictConfig) -> str:
     label = hc.job.override_dirname or "run"
     launcher = {"name": hc.runtime.choices.get("hydra/launcher"), **{
         k: hc.launcher.get(k) for k in ("n_jobs", "cpus_per_task") if k in hc.launcher}}
+    sweep_dir = hc.sweep.dir if hc.mode == RunMode.MULTIRUN else None
     status = run_job(cfg, hc.runtime.output_dir, list(hc.overrides.task), choices, label,
-                     job_num=hc.job.get("num"), launcher=launcher)
+                     job_num=hc.job.get("num"), launcher=launcher, sweep_dir=sweep_dir)
     OUTCOMES.append(status)
     return status
 

@@ -12,6 +12,11 @@ from typing import Any
 # where a run reads its data, which device it ran on, how it logs and saves: never part of what it measures
 PLACEMENT_KEYS = ("data.root", "data.download", "trainer.device", "trainer.progress", "trainer.resume",
                   "trainer.checkpoint_every", "trainer.keep_checkpoint", "trainer.save_model", "trainer.save_best")
+PLACEMENT_GROUPS = ("logger",)   # whole nodes: where a run is watched (TensorBoard, MLflow)
+
+
+def is_placement(key: str) -> bool:
+    return key in PLACEMENT_KEYS or key.split(".")[0] in PLACEMENT_GROUPS
 
 
 def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
@@ -28,7 +33,7 @@ def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
 
 def identity(config: dict, drop: tuple[str, ...] = ()) -> dict[str, Any]:
     """The flattened config without placement keys (and without the keys in `drop`, e.g. "seed")."""
-    return {k: v for k, v in flatten(config).items() if k not in PLACEMENT_KEYS and k not in drop}
+    return {k: v for k, v in flatten(config).items() if not is_placement(k) and k not in drop}
 
 
 def identity_hash(ident: dict[str, Any]) -> str:

@@ -26,6 +26,7 @@ from ablate.data.augment import BatchAugment
 from ablate.data.mix import BatchMix
 from ablate.errors import AblateError, TrainingError
 from ablate.identity import identity
+from ablate.loggers import LogContext, RunLoggers, open_loggers
 from ablate.models import build_model
 from ablate.models.registry import check_model_keys
 from ablate.models.weights import FINAL as FINAL_WEIGHTS, load_initial_weights, save_weights
@@ -96,10 +97,12 @@ def build_job_model(cfg: DictConfig, splits, start_from_weights: bool, label: st
 
 
 def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = None,
-              launcher: dict | None = None, reached: dict | None = None) -> dict:
+              launcher: dict | None = None, reached: dict | None = None, loggers: RunLoggers | None = None,
+              sweep_dir: Path | None = None) -> dict:
     """Build everything from the config, train (resuming from the job folder's checkpoint when there is
     one), save the weights, and return the record's measured part. `reached["epoch"]` follows the epochs
-    completed, for the record of an interrupted job."""
+    completed, for the record of an interrupted job; `loggers` see every epoch."""
+    loggers = loggers or RunLoggers({}, label)
     validate(cfg)
     augment = BatchAugment(OmegaConf.to_container(cfg.aug.ops, resolve=True))   # bad op keys fail before the data
     mix = BatchMix(OmegaConf.to_container(cfg.aug.mix, resolve=True) if cfg.aug.get("mix") else None)
@@ -128,6 +131,8 @@ def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = 
     progress = Progress(settings.epochs, label, t.progress)
     if reached is not None:
         reached["epoch"] = resume_state.get("epoch", 0)
+    loggers.start(LogContext(job_dir, label, OmegaConf.to_container(cfg, resolve=True), sweep_dir,
+                             resume_state.get("epoch", 0), list(resume_state.get("history", []))))
 
     def on_epoch(row: dict, state: TrainState) -> None:
         records.write_history(job_dir / records.HISTORY, state.history)
@@ -135,6 +140,7 @@ def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = 
         if reached is not None:
             reached["epoch"] = state.epoch
         progress(row)
+        loggers.log_epoch(row)
 
     records.write_history(job_dir / records.HISTORY, resume_state.get("history", []))   # epochs done stay
     try:
@@ -160,8 +166,9 @@ def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = 
 
 
 def run_job(cfg: DictConfig, job_dir: str | Path, overrides: list[str], choices: dict, label: str,
-            job_num: int | None = None, launcher: dict | None = None) -> str:
-    """Run one job into job_dir unless its record is complete. Returns the record's status or 'skipped'."""
+            job_num: int | None = None, launcher: dict | None = None, sweep_dir: str | Path | None = None) -> str:
+    """Run one job into job_dir unless its record is complete. Returns the record's status or 'skipped'.
+    sweep_dir: the multirun's folder (None for a single run), for the loggers."""
     job_dir = Path(job_dir)
     job_dir.mkdir(parents=True, exist_ok=True)
     old = records.read_record(job_dir)
@@ -183,8 +190,11 @@ def run_job(cfg: DictConfig, job_dir: str | Path, overrides: list[str], choices:
     env = environment(cfg.trainer.device)    # provenance of the code that runs, taken before it runs
     start = time.time()
     reached = {"epoch": 0}
+    loggers = RunLoggers({}, label)
     try:
-        measured = train_job(cfg, job_dir, label, job_num, launcher, reached)
+        loggers = open_loggers(OmegaConf.to_container(cfg.logger, resolve=True) if cfg.get("logger") else None, label)
+        measured = train_job(cfg, job_dir, label, job_num, launcher, reached, loggers,
+                             Path(sweep_dir) if sweep_dir is not None else None)
     except (KeyboardInterrupt, SystemExit) as e:
         # SIGINT / SIGTERM, or a cluster's time limit (submitit exits the job to requeue it)
         record.update(status=records.INTERRUPTED, epochs_completed=reached["epoch"], env=env,
@@ -192,6 +202,7 @@ def run_job(cfg: DictConfig, job_dir: str | Path, overrides: list[str], choices:
                             f"command again to resume from the last checkpoint")
         records.write_json_atomic(job_dir / records.RESULTS, record)
         log.warning("%s interrupted after epoch %d; a rerun resumes it", label, reached["epoch"])
+        loggers.close(records.INTERRUPTED, timeout=5)
         raise
     except Exception as e:  # noqa: BLE001 - every failure becomes a record; the sweep goes on
         message = describe_error(e)
@@ -201,6 +212,7 @@ def run_job(cfg: DictConfig, job_dir: str | Path, overrides: list[str], choices:
         if not isinstance(e, AblateError):
             log.error("%s", traceback.format_exc().rstrip())
         log.error("FAILED %s: %s", label, message)
+        loggers.close(records.FAILED)
         return records.FAILED
     env.update(device=measured["device"], device_name=device_name(measured["device"]),
                precision=measured.pop("precision"))
@@ -211,7 +223,10 @@ def run_job(cfg: DictConfig, job_dir: str | Path, overrides: list[str], choices:
         log.error("FAILED %s: its record cannot be written to %s (%s): free space or fix the folder's "
                   "permissions, then run the same command again (the checkpoint is kept, so it resumes)",
                   label, job_dir / records.RESULTS, e)
+        loggers.close(records.FAILED)
         return records.FAILED
+    loggers.finish(record)          # after the record is on disk: a logger can add to it, never lose it
+    loggers.close(records.COMPLETED)
     discard_checkpoints(job_dir, keep=bool(cfg.trainer.keep_checkpoint))
     m = record["metrics"]
     tta = f" (tta {m['test_acc_tta']:.2%})" if m.get("test_acc_tta") is not None else ""

@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 
 from ablate import records
-from ablate.identity import PLACEMENT_KEYS, flatten, identity, identity_hash
+from ablate.identity import PLACEMENT_GROUPS, PLACEMENT_KEYS, flatten, identity, identity_hash
 from ablate.naming import job_dirname
 
 # keys that say where or how a job ran, not what was measured: never part of a configuration
-NOT_IDENTITY = ("seed", *PLACEMENT_KEYS, "hydra.", "hydra/")
+NOT_IDENTITY = ("seed", *PLACEMENT_KEYS, *PLACEMENT_GROUPS, "hydra.", "hydra/")
 # config groups that name a bundle of other choices rather than a choice of their own
 BUNDLES = ("rung", "experiment")
 METRICS = ("test_acc", "test_acc_tta", "val_acc", "best_val_acc", "train_acc", "val_loss", "train_loss",
@@ -173,7 +173,7 @@ def _names(ids: list[str], firsts: pd.DataFrame) -> dict[str, str]:
     for i in ids:   # still ambiguous (a value set inside an experiment file): name the composed keys that differ
         clash = [j for j in ids if names[j] == names[i]]
         if len(clash) > 1 or not names[i]:
-            differ = sorted(k for k in set().union(*(flat[j] for j in clash)) if k not in NOT_IDENTITY
+            differ = sorted(k for k in set().union(*(flat[j] for j in clash)) if not k.startswith(NOT_IDENTITY)
                             and len({str(flat[j].get(k)) for j in clash}) > 1)
             extra = [f"{k}={flat[i].get(k)}" for k in differ] if flat[i] else [firsts.loc[i, "config"]]
             names[i] = " ".join(filter(None, [names[i], *extra])) or firsts.loc[i, "config"]

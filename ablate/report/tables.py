@@ -42,7 +42,7 @@ def summarize(runs: pd.DataFrame, histories: pd.DataFrame | None = None) -> pd.D
             "test_acc_tta_mean": ok.test_acc_tta.mean(),
             "best_val_acc_mean": ok.best_val_acc.mean(),   # selection on val: not the headline
             "final_val_acc_mean": ok.val_acc.mean(),
-            "val_acc_last5_range_mean": ok.run_dir.map(spread).mean(),
+            "val_acc_last5_range_mean": pd.Series([spread.get(d, math.nan) for d in ok.run_dir], dtype=float).mean(),
             "train_val_gap_mean": (ok.train_acc - ok.val_acc).mean(),
             "test_ece_mean": ok.test_ece.mean(), "test_nll_mean": ok.test_nll.mean(),
             "train_seconds_mean": ok.train_seconds.mean(),
