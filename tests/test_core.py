@@ -53,6 +53,7 @@ def test_history_and_metrics_have_the_documented_fields():
     assert all(0 <= r.metrics[k] <= 1 for k in ("test_acc", "test_acc_tta", "val_acc", "train_acc", "test_ece"))
     assert len(r.confusion_matrix) == 10 and sum(map(sum, r.confusion_matrix)) == 200
     assert r.timing["train_seconds"] > 0 and r.timing["images_per_second"] > 0
+    assert r.timing["median_epoch_seconds"] == r.history[0]["epoch_seconds"]
 
 
 def test_augmentation_is_applied_to_training_batches_only():

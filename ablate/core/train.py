@@ -4,6 +4,7 @@ per epoch. All that changes while training is in run.state (a TrainState), so a 
 from __future__ import annotations
 
 import math
+import statistics
 import time
 from dataclasses import dataclass, replace
 from typing import Callable
@@ -259,6 +260,8 @@ def finish(run: Run) -> TrainResult:
     timing = {
         "train_seconds": sum(r["epoch_seconds"] for r in st.history),
         "first_epoch_seconds": st.history[0]["epoch_seconds"] if st.history else None,
+        # robust to an epoch stretched by a suspended or shared machine (train_seconds is not)
+        "median_epoch_seconds": statistics.median(r["epoch_seconds"] for r in st.history) if st.history else None,
         # the first epoch carries warm-up (and torch.compile) cost: report steady state apart
         "images_per_second": len(steady) * run.steps_per_epoch * run.batch
         / max(sum(r["epoch_seconds"] for r in steady), 1e-9),
