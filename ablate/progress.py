@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import statistics
 import sys
 import time
 
@@ -43,12 +44,15 @@ class Progress:
             log.info("%s epoch %d/%d %s%s", self.label, row["epoch"], self.epochs, _fmt(row), self._eta(row))
 
     def _eta(self, row: dict) -> str:
-        """Time left from this process's wall time per epoch (training and evaluation together)."""
-        self.done = getattr(self, "done", 0) + 1
+        """Time left from this process's median wall time per epoch (training and evaluation together): an
+        epoch stretched by a suspended or shared machine does not move the estimate much."""
+        now = time.monotonic()
+        self.walls = getattr(self, "walls", []) + [now - getattr(self, "last", self.start)]
+        self.last, self.done = now, len(self.walls)
         left = self.epochs - row["epoch"]
         if not left:
             return ""
-        eta = (time.monotonic() - self.start) / self.done * left
+        eta = statistics.median(self.walls) * left
         text = f", eta {_duration(eta)} (~{time.strftime('%H:%M', time.localtime(time.time() + eta))})"
         if self.done == 1:
             log.info("%s: %s per epoch, %d epoch(s) left, done in about %s", self.label,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -40,7 +41,7 @@ def job_status(row: dict, now: float) -> dict:
     job, record = Path(row["run_dir"]), row["_record"] if isinstance(row.get("_record"), dict) else None
     history = _history(job)
     seconds = [float(r["epoch_seconds"]) for r in history[1:] or history if r.get("epoch_seconds")]
-    per_epoch = sum(seconds) / len(seconds) if seconds else None
+    per_epoch = statistics.median(seconds) if seconds else None    # robust to one stretched epoch
     total = _total_epochs(job, record)
     reached = int(history[-1]["epoch"]) if history else 0
     status = row["status"]

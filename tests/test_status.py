@@ -40,3 +40,18 @@ def test_status_of_completed_failed_interrupted_running_stopped_and_missing_jobs
     out = capsys.readouterr().out
     assert "1 running" in out and "1 completed" in out and "1 stopped" in out
     assert main([str(tmp_path / "nowhere")]) == 2
+
+
+def test_a_runs_eta_uses_its_median_epoch_so_one_stalled_epoch_barely_moves_it(monkeypatch, caplog):
+    import logging
+    from ablate import progress
+
+    clock = iter([0.0, 10.0, 20.0, 1000.0, 1010.0])     # epoch 3 stalled (a suspended machine) for 980 s
+    monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
+    p = progress.Progress(10, "job", "log")
+    row = {"train_loss": 1.0, "train_acc": 0.5, "val_acc": 0.5, "lr": 0.1, "images_per_second": 100.0}
+    with caplog.at_level(logging.INFO, logger="ablate"):
+        for epoch in range(1, 5):
+            p({**row, "epoch": epoch})
+    assert "eta 1m00s" in caplog.records[-1].getMessage()          # median 10 s x 6 epochs left, not 252 s x 6
+    assert "done in about 1m30s" in caplog.text                      # after the first epoch: 10 s x 9
