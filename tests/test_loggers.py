@@ -130,6 +130,8 @@ def test_a_resumed_job_continues_its_tensorboard_folder_and_mlflow_run(make_cfg,
     scalars, _ = tensorboard_scalars(job)
     assert_epochs_match(scalars["val/acc"], history, "val_acc")     # epoch 2 (logged by no one before) is there
     assert client.get_run(first_run).info.status == "FINISHED"
+    experiment = client.get_experiment(client.get_run(first_run).info.experiment_id)
+    assert experiment.artifact_location.startswith(str(tmp_path))      # beside the store, not in the cwd
 
 
 class Recorder:
@@ -205,3 +207,19 @@ def test_a_logger_whose_package_is_missing_fails_before_training_with_the_instal
     record = json.loads((tmp_path / "job" / "results.json").read_text())
     assert "pip install -e '.[mlflow]'" in record["error"] and record["epochs_completed"] == 0
     assert not (tmp_path / "job" / "history.csv").exists() or len(history_of(tmp_path / "job")) == 0
+
+
+def test_parallel_jobs_share_one_mlflow_store_experiment_and_parent(ablate_cli, tmp_path):
+    # two joblib workers starting at once used to race to create the SQLite store's tables
+    sweep = tmp_path / "sweep"
+    out = ablate_cli(["-m", *TINY, "seed=0,1", "trainer.epochs=2", "logger=mlflow", "hydra/launcher=joblib",
+                      "hydra.launcher.n_jobs=2", f"hydra.sweep.dir={sweep}"], cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "logger mlflow failed" not in out.stdout + out.stderr
+    client = mlflow.MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    runs = client.search_runs([client.get_experiment_by_name("sweep").experiment_id])
+    parents = [r for r in runs if "mlflow.parentRunId" not in r.data.tags]
+    children = [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+    assert len(parents) == 1 and len(children) == 2
+    assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parents[0].info.run_id}
+    assert all(len(client.get_metric_history(r.info.run_id, "val/acc")) == 2 for r in children)

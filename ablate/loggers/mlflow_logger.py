@@ -5,6 +5,7 @@ the job folder). Tracking URI: logger.mlflow.tracking_uri, else $MLFLOW_TRACKING
 sqlite:///mlflow.db in the folder the command ran from (open it with `mlflow ui --backend-store-uri ...`)."""
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -26,6 +27,15 @@ def default_tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
 
 
+def artifact_location(tracking_uri: str) -> str | None:
+    """For a SQLite store, artifacts go beside its file (mlruns/ there), not into whatever folder the job runs
+    from; a server decides for itself (None)."""
+    prefix = "sqlite:///"
+    if not tracking_uri.startswith(prefix):
+        return None
+    return str(Path(tracking_uri[len(prefix):]).resolve().parent / "mlruns")
+
+
 def experiment_name(context: LogContext) -> str:
     """The sweep folder (relative to the working folder when inside it); single runs share 'ablate'."""
     if context.sweep_dir is None:
@@ -35,6 +45,19 @@ def experiment_name(context: LogContext) -> str:
         return str(sweep.relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(sweep)
+
+
+@contextlib.contextmanager
+def sweep_lock(sweep_dir: Path | None):
+    """An exclusive lock on the sweep folder's .mlflow.lock (nothing to lock for a single run): the jobs of a
+    parallel sweep would otherwise race to create the SQLite store's tables and the sweep's parent run."""
+    if sweep_dir is None:
+        yield
+        return
+    Path(sweep_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(sweep_dir) / ".mlflow.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def _read_json(path: Path) -> dict:
@@ -57,11 +80,12 @@ class MlflowLogger:
         from mlflow import MlflowClient
 
         self.tracking_uri = self.tracking_uri or default_tracking_uri()
-        self.client = MlflowClient(tracking_uri=self.tracking_uri)
         self.job_dir = Path(context.job_dir)
-        experiment_id = self._experiment_id(self.experiment or experiment_name(context))
-        if context.sweep_dir is not None:
-            self.parent_id = self._parent_run(experiment_id, Path(context.sweep_dir))
+        with sweep_lock(context.sweep_dir):     # parallel jobs: one creates the store, the experiment, the parent
+            self.client = MlflowClient(tracking_uri=self.tracking_uri)
+            experiment_id = self._experiment_id(self.experiment or experiment_name(context))
+            if context.sweep_dir is not None:
+                self.parent_id = self._parent_run(experiment_id, Path(context.sweep_dir))
         saved = _read_json(self.job_dir / RUN_FILE)
         if context.resumed_epoch and saved.get("tracking_uri") == self.tracking_uri and saved.get("run_id"):
             self.run_id = saved["run_id"]
@@ -86,24 +110,21 @@ class MlflowLogger:
         if found is not None:
             return found.experiment_id
         try:
-            return self.client.create_experiment(name)
+            return self.client.create_experiment(name, artifact_location=artifact_location(self.tracking_uri))
         except Exception:  # noqa: BLE001 - another job of the sweep created it first
             return self.client.get_experiment_by_name(name).experiment_id
 
     def _parent_run(self, experiment_id: str, sweep_dir: Path) -> str:
-        """The sweep's parent run: made by the first job, found by the others (a lock file orders them)."""
-        sweep_dir.mkdir(parents=True, exist_ok=True)
-        with open(sweep_dir / ".mlflow.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            parents = _read_json(sweep_dir / PARENT_FILE)
-            run_id = parents.get(self.tracking_uri)
-            if run_id:
-                self.client.update_run(run_id, status="RUNNING")
-                return run_id
-            run_id = self.client.create_run(experiment_id, run_name=sweep_dir.name,
-                                            tags={"ablate.sweep_dir": str(sweep_dir.resolve())}).info.run_id
-            records.write_json_atomic(sweep_dir / PARENT_FILE, {**parents, self.tracking_uri: run_id})
+        """The sweep's parent run: made by the first job, found by the others (under the sweep's lock)."""
+        parents = _read_json(sweep_dir / PARENT_FILE)
+        run_id = parents.get(self.tracking_uri)
+        if run_id:
+            self.client.update_run(run_id, status="RUNNING")
             return run_id
+        run_id = self.client.create_run(experiment_id, run_name=sweep_dir.name,
+                                        tags={"ablate.sweep_dir": str(sweep_dir.resolve())}).info.run_id
+        records.write_json_atomic(sweep_dir / PARENT_FILE, {**parents, self.tracking_uri: run_id})
+        return run_id
 
     def _log_params(self, config: dict) -> None:
         from mlflow.entities import Param
