@@ -6,7 +6,6 @@ sqlite:///mlflow.db in the folder the command ran from (open it with `mlflow ui 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import time
@@ -54,6 +53,7 @@ def sweep_lock(sweep_dir: Path | None):
     if sweep_dir is None:
         yield
         return
+    import fcntl      # POSIX only: imported here so that ablate itself imports anywhere
     Path(sweep_dir).mkdir(parents=True, exist_ok=True)
     with open(Path(sweep_dir) / ".mlflow.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
