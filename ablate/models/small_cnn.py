@@ -24,7 +24,7 @@ def _widths(name: str, widths, n: int) -> tuple[int, ...]:
 
 
 @register_model("small_cnn")
-def small_cnn(num_classes: int, image_size: int = 32, in_channels: int = 3, widths=(64, 128, 256, 512),
+def small_cnn(num_classes: int, image_size: int = 32, in_channels: int = 3, widths=(48, 96, 192, 384),
               dropout: float = 0.0) -> nn.Sequential:
     """4 conv layers with BatchNorm and ReLU, max-pool after conv 1 and conv 3, global average pool, Linear."""
     w1, w2, w3, w4 = _widths("small_cnn", widths, 4)

@@ -22,6 +22,7 @@ copy precision_parity experiments/bench/precision_parity
 copy ladder_short experiments/results/ladder_short_cpu
 copy ladder experiments/results/ladder_cpu/ladder
 copy readme_2x2 experiments/results/ladder_cpu/readme_2x2
+copy ladder_widths32 experiments/results/ladder_widths/widths_32
 copy mnist_to_cifar experiments/results/mnist_to_cifar
 report() { [ -d "$1" ] && python -m ablate.report "${@}" || true; }
 report experiments/bench/precision_parity --baseline trainer.precision=fp32
