@@ -17,9 +17,12 @@ PCT = {"test_acc_mean", "test_acc_std", "test_acc_ci_low", "test_acc_ci_high", "
 
 
 def _save(fig, folder: Path, name: str) -> str:
+    """PNG and SVG, byte-identical when the data are: no date, fixed SVG element ids (committed reports change
+    only where their numbers do)."""
     folder.mkdir(parents=True, exist_ok=True)
     fig.savefig(folder / f"{name}.png", dpi=120)
-    fig.savefig(folder / f"{name}.svg")
+    with plt.rc_context({"svg.hashsalt": name}):
+        fig.savefig(folder / f"{name}.svg", metadata={"Date": None})
     plt.close(fig)
     return f"figures/{name}.png"
 

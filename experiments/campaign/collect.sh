@@ -8,7 +8,8 @@ copy() {   # copy LIVE_SWEEP DEST: completed jobs only
     local src=$LIVE/$1 dest=$2
     [ -d "$src" ] || return 0
     mkdir -p "$dest"
-    [ -f "$src/multirun.yaml" ] && cp "$src/multirun.yaml" "$dest/"
+    # the first launch's multirun.yaml: a rerun that only resumed or skipped jobs rewrites the live one
+    [ -f "$src/multirun.yaml" ] && [ ! -f "$dest/multirun.yaml" ] && cp "$src/multirun.yaml" "$dest/"
     for rec in "$src"/*/results.json; do
         [ -f "$rec" ] || continue
         grep -q '"status": "completed"' "$rec" || continue
@@ -28,7 +29,9 @@ report() { [ -d "$1" ] && python -m ablate.report "${@}" || true; }
 report experiments/bench/precision_parity --baseline trainer.precision=fp32
 report experiments/results/ladder_short_cpu
 report experiments/results/mnist_to_cifar --baseline "data=fashion_mnist model=simple_cnn"
-if [ -d experiments/results/ladder_cpu/ladder ]; then
-    python -m ablate.report experiments/results/ladder_cpu/ladder experiments/results/ladder_cpu/readme_2x2 \
-        --out experiments/results/ladder_cpu/report
-fi
+ladder_cpu=()
+for d in experiments/results/ladder_cpu/ladder experiments/results/ladder_cpu/readme_2x2; do
+    ls "$d"/*/results.json > /dev/null 2>&1 && ladder_cpu+=("$d")
+done
+[ ${#ladder_cpu[@]} -gt 0 ] && python -m ablate.report "${ladder_cpu[@]}" --out experiments/results/ladder_cpu/report
+report experiments/results/ladder_widths/widths_32
