@@ -262,6 +262,10 @@ def test_report_on_a_ladder_that_is_still_running(tmp_path, case):
     out = write_report(sweep)
     text = assert_readable(out)
     assert "No completed run yet" in text and gone in text.split("No completed run yet")[1].splitlines()[0]
+    if case == "missing_baseline":     # a rung with runs is not "no runs yet": the baseline is what is missing
+        glance = text.split("## At a glance")[1].split("##")[0]
+        row = next(line for line in glance.splitlines() if line.startswith("| rung=1_cropflip"))
+        assert "no rung=0_baseline run yet" in row
 
 
 def test_report_on_a_sweep_with_no_record_yet(tmp_path):

@@ -56,6 +56,12 @@ def summarize(runs: pd.DataFrame, histories: pd.DataFrame | None = None) -> pd.D
     return summary
 
 
+def _waiting_for(n_from: int, n_to: int, a: str, b: str) -> str:
+    """Why a comparison has no verdict: which side has no completed run yet."""
+    missing = [c for c, n in ((a, n_from), (b, n_to)) if not n]
+    return "no runs yet" if len(missing) == 2 else f"no {missing[0]} run yet"
+
+
 def _compare(runs: pd.DataFrame, pairs: list[tuple[str, str]], kind: str) -> pd.DataFrame:
     done = completed(runs)
     rows = []
@@ -70,8 +76,8 @@ def _compare(runs: pd.DataFrame, pairs: list[tuple[str, str]], kind: str) -> pd.
     df = pd.DataFrame(rows)
     if len(df):
         df["p_holm"] = stats.holm(df.p)
-        df["verdict"] = [stats.verdict(d, p) if na and nb else "no runs yet"
-                         for d, p, na, nb in zip(df.delta, df.p_holm, df.n_from, df.n_to)]
+        df["verdict"] = [stats.verdict(d, p) if na and nb else _waiting_for(na, nb, a, b)
+                         for d, p, na, nb, a, b in zip(df.delta, df.p_holm, df.n_from, df.n_to, df["from"], df.to)]
     return df
 
 
