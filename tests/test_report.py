@@ -276,3 +276,24 @@ def test_report_on_a_sweep_with_no_record_yet(tmp_path):
     out = write_report(tmp_path)
     assert "No completed runs yet" in (out / "report.md").read_text()
     assert len(build(tmp_path).runs) == 2
+
+
+def test_against_reference_figures_by_hand(tmp_path):
+    sweep = write_sweep(tmp_path / "s", {"aug=none": BASE, "aug=cropflip": AUG, "aug=flip": [0.5]})
+    ref = tmp_path / "ref.yaml"
+    low, high = stats.t_interval(pd.Series(BASE), bounds=(0.0, 1.0))[2:]
+    inside = 100 * (low + high) / 2
+    ref.write_text(f"source: a paper\ntest_acc:\n  aug=none: {inside}\n  aug=cropflip: 99.5\n  aug=flip: 40\n")
+    out = write_report(sweep, reference=ref)
+    table = pd.read_csv(out / "reference.csv").set_index("config")
+    assert table.loc["aug=none", "reference_is"] == "within our interval"
+    assert table.loc["aug=cropflip", "reference_is"] == "above our interval"
+    assert table.loc["aug=cropflip", "ours_minus_reference"] == pytest.approx(np.mean(AUG) - 0.995)
+    assert table.loc["aug=flip", "reference_is"] == "below ours (one seed: no interval)"
+    text = (out / "report.md").read_text()
+    assert "## Against the reference figures (a paper)" in text
+    ref.write_text("test_acc:\n  aug=nothing: 70\n")
+    table = pd.read_csv(write_report(sweep, reference=ref) / "reference.csv")
+    assert table.reference_is.tolist() == ["not in this sweep (check its spelling)"]   # listed, not dropped
+    ref.write_text("test_acc:\n  aug=none: 0.7\n  aug=flip: 170\n")
+    assert report_main([str(sweep), "--reference", str(ref)]) == 2     # a percentage over 100: named, not used

@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from ablate.report import collect, tables
+from ablate.report.reference import load_reference, reference_table
 
 
 @dataclass
@@ -20,6 +21,8 @@ class Report:
     ladder_steps: pd.DataFrame
     interactions: pd.DataFrame
     labels: dict[str, str] = field(default_factory=dict)
+    reference: pd.DataFrame = field(default_factory=pd.DataFrame)   # against published figures (--reference)
+    reference_source: str | None = None
 
     @property
     def configs(self) -> list[str]:
@@ -54,7 +57,8 @@ def default_ladder(runs: pd.DataFrame) -> list[str]:
     return sorted(rung.index, key=rung.get) if rung.nunique() == len(rung) > 1 else []
 
 
-def build(sweep_dirs, baseline: str | None = None, ladder: list[str] | None = None) -> Report:
+def build(sweep_dirs, baseline: str | None = None, ladder: list[str] | None = None,
+          reference: str | Path | None = None) -> Report:
     runs = collect.load_runs(sweep_dirs)
     histories = collect.load_histories(runs) if len(runs) else pd.DataFrame()
     summary = tables.summarize(runs, histories) if len(runs) else pd.DataFrame()
@@ -73,16 +77,22 @@ def build(sweep_dirs, baseline: str | None = None, ladder: list[str] | None = No
     steps = tables.ladder_steps(runs, ladder) if len(ladder) > 1 else pd.DataFrame()
     inter = tables.interactions(runs, configs) if len(configs) > 1 else pd.DataFrame()
     labels = collect.short_labels(configs) if configs else {}
-    return Report(runs, histories, summary, baseline, deltas, ladder, steps, inter, labels)
+    report = Report(runs, histories, summary, baseline, deltas, ladder, steps, inter, labels)
+    if reference is not None:
+        ref = load_reference(reference)
+        report.reference_source = ref["source"]
+        if len(summary):
+            report.reference = reference_table(summary, configs, ref, match_config)
+    return report
 
 
 def write_report(sweep_dirs, baseline: str | None = None, ladder: list[str] | None = None,
-                 out: str | Path | None = None, figures: bool = True) -> Path:
+                 out: str | Path | None = None, figures: bool = True, reference: str | Path | None = None) -> Path:
     """Write report.md, the CSV / Markdown / LaTeX tables and the figures; return the output folder."""
     from ablate.report.markdown import write
 
     sweep_dirs = [sweep_dirs] if isinstance(sweep_dirs, (str, Path)) else list(sweep_dirs)
     out = Path(out) if out else Path(sweep_dirs[0]) / "report"
-    report = build(sweep_dirs, baseline, ladder)
+    report = build(sweep_dirs, baseline, ladder, reference)
     write(report, out, sweep_dirs, figures=figures)
     return out

@@ -1,4 +1,5 @@
-"""`python -m ablate.report SWEEP_DIR [SWEEP_DIR ...] [--baseline CONFIG] [--ladder CONFIG ...] [--out DIR]`."""
+"""`python -m ablate.report SWEEP_DIR [SWEEP_DIR ...] [--baseline CONFIG] [--ladder CONFIG ...] [--out DIR]
+[--reference FILE]`."""
 from __future__ import annotations
 
 import argparse
@@ -18,9 +19,12 @@ def main(argv=None) -> int:
                    help="configurations in ladder order; each rung is compared with the previous one")
     p.add_argument("--out", help="output folder (default: FIRST_SWEEP_DIR/report)")
     p.add_argument("--no-figures", action="store_true", help="tables only")
+    p.add_argument("--reference", metavar="FILE", help="a YAML file of published test accuracies (%%) per "
+                                                       "configuration to compare with (see ablate/report/reference.py)")
     args = p.parse_args(argv)
     try:
-        out = write_report(args.sweep_dirs, args.baseline, args.ladder, args.out, figures=not args.no_figures)
+        out = write_report(args.sweep_dirs, args.baseline, args.ladder, args.out, figures=not args.no_figures,
+                           reference=args.reference)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -80,6 +80,7 @@ def write(report: Report, out: Path, sweep_dirs, figures: bool = True) -> None:
     _table_files(_label(report, summary[show]), out, "summary_table")
     md += ["The full summary per configuration (std, min, max, flip-TTA accuracy, best val accuracy, train-val "
            "gap, ECE, NLL, train time) is in `summary.csv` and `summary_table.md`.", ""]
+    md += _against_reference(report, out)
     if summary.seed_set_differs.any():
         md += ["**Warning:** configurations were run with different seed sets (see `seeds`); deltas compare "
                "unpaired seeds.", ""]
@@ -109,6 +110,24 @@ def write(report: Report, out: Path, sweep_dirs, figures: bool = True) -> None:
     md += _classes(report, out, figdir, figures)
     md += _provenance(runs)
     (out / "report.md").write_text("\n".join(md) + "\n")
+
+
+def _against_reference(report: Report, out: Path) -> list[str]:
+    if report.reference.empty:
+        return []
+    r = report.reference
+    table = pd.DataFrame({
+        "config": [report.labels.get(c, c) for c in r.config],
+        "reference %": [f"{100 * v:.1f}" for v in r.reference],
+        "n": r.n,
+        "ours % [95% CI]": [_interval(m, lo, hi) for m, lo, hi in zip(r.test_acc_mean, r.test_acc_ci_low,
+                                                                       r.test_acc_ci_high)],
+        "ours - reference (points)": [f"{100 * d:+.2f}" if d == d else "-" for d in r.ours_minus_reference],
+        "the reference is": r.reference_is})
+    r.to_csv(out / "reference.csv", index=False)
+    return [f"## Against the reference figures ({report.reference_source})", "",
+            "Final-epoch test accuracy against the published figure for the same recipe (taken as exact).", "",
+            tables.to_markdown(table, set()), ""]
 
 
 def _interval(mean: float, low: float, high: float, signed: bool = False) -> str:

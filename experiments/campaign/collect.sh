@@ -33,5 +33,7 @@ ladder_cpu=()
 for d in experiments/results/ladder_cpu/ladder experiments/results/ladder_cpu/readme_2x2; do
     ls "$d"/*/results.json > /dev/null 2>&1 && ladder_cpu+=("$d")
 done
-[ ${#ladder_cpu[@]} -gt 0 ] && python -m ablate.report "${ladder_cpu[@]}" --out experiments/results/ladder_cpu/report
-report experiments/results/ladder_widths/widths_32
+LESSON=experiments/references/cifar10_ladder_lesson.yaml
+[ ${#ladder_cpu[@]} -gt 0 ] && python -m ablate.report "${ladder_cpu[@]}" --out experiments/results/ladder_cpu/report \
+    --reference $LESSON
+report experiments/results/ladder_widths/widths_32 --reference $LESSON

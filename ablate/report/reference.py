@@ -1,0 +1,68 @@
+"""Published figures to hold a sweep against (the lesson's ladder, a paper's table): a YAML file with a
+`source` and a final test accuracy in % per configuration; the report says where each of ours lands.
+
+    source: "the lesson's CIFAR-10 ladder (small CNN, 100 epochs)"
+    test_acc:
+      rung=0_baseline: 70
+      rung=1_cropflip: 85
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+
+def load_reference(path: str | Path) -> dict:
+    """The file's source and {configuration query: accuracy as a fraction}; a bad file names its fix."""
+    from omegaconf import OmegaConf
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"reference file {path} not found: pass a YAML file with `source` and `test_acc`")
+    data = OmegaConf.to_container(OmegaConf.load(path))
+    figures = data.get("test_acc") if isinstance(data, dict) else None
+    if not isinstance(figures, dict) or not figures:
+        raise ValueError(f"{path} has no `test_acc` mapping: write `test_acc:` then one `CONFIG: PERCENT` line "
+                         f"per configuration, e.g. `rung=0_baseline: 70`")
+    bad = {k: v for k, v in figures.items() if isinstance(v, bool) or not isinstance(v, (int, float))
+           or not 0 < v <= 100}
+    if bad:
+        raise ValueError(f"{path}: test_acc values must be percentages in (0, 100], got {bad}")
+    return {"source": str(data.get("source") or path.name), "test_acc": {k: v / 100 for k, v in figures.items()}}
+
+
+def _reading(n: int, mean: float, low: float, high: float, ref: float) -> str:
+    if not n:
+        return "no run yet"
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return f"{'above' if ref > mean else 'below'} ours (one seed: no interval)"
+    if low <= ref <= high:
+        return "within our interval"
+    return "above our interval" if ref > high else "below our interval"
+
+
+def reference_table(summary: pd.DataFrame, configs: list[str], reference: dict,
+                    match: Callable[[list[str], str], str]) -> pd.DataFrame:
+    """Per referenced configuration: the reference, our n, mean and interval, the difference, and whether the
+    reference lies within our 95% interval (the reference itself is taken as exact)."""
+    rows = []
+    by_config = summary.set_index("config")
+    for query, ref in reference["test_acc"].items():
+        try:
+            config = match(configs, query)
+        except ValueError as e:
+            if "matches none" not in str(e):
+                raise                      # a query that matches several configurations: name one
+            rows.append({"config": query, "reference": ref, "n": 0, "test_acc_mean": math.nan,
+                         "test_acc_ci_low": math.nan, "test_acc_ci_high": math.nan,
+                         "ours_minus_reference": math.nan, "reference_is": "not in this sweep (check its spelling)"})
+            continue
+        s = by_config.loc[config]
+        n, mean, low, high = int(s.n), s.test_acc_mean, s.test_acc_ci_low, s.test_acc_ci_high
+        rows.append({"config": config, "reference": ref, "n": n, "test_acc_mean": mean, "test_acc_ci_low": low,
+                     "test_acc_ci_high": high, "ours_minus_reference": mean - ref if n else math.nan,
+                     "reference_is": _reading(n, mean, low, high, ref)})
+    return pd.DataFrame(rows)
