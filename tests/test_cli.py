@@ -109,6 +109,8 @@ BAD_INPUTS = [
     (["schedule=step", "schedule.milestones=[2,3]"], ["schedule.milestones", "fractions of the run", "[0.5,0.75]"]),
     (["aug=flip", "aug.ops=[{op:flip,prob:0.5}]"], ["flip", "no parameter prob", "p"]),
     (["model.widht=3"], ["model.widht"]),
+    (["logger=wandb"], ["logger/wandb", "mlflow", "tensorboard"]),
+    (["logger=tensorboard", "logger.tensorboard.figurs=false"], ["logger.tensorboard.figurs"]),
 ]
 
 
