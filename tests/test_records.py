@@ -74,3 +74,24 @@ def test_label_mixing_and_geometric_aug_runs_complete(make_cfg, tmp_path, aug):
     rec = json.loads((d / "results.json").read_text())
     assert status == "completed", rec.get("error")
     assert 0 <= rec["metrics"]["train_acc"] <= 1
+
+
+def test_a_ctrl_c_during_a_checkpoint_write_lands_after_it_whole(tmp_path):
+    import os
+    import signal
+    from collections import OrderedDict
+
+    import torch
+
+    from ablate.core.checkpoint import load_checkpoint, save_checkpoint
+
+    class InterruptMidWrite(dict):
+        def __reduce_ex__(self, protocol):               # called by torch.save halfway through its writer
+            os.kill(os.getpid(), signal.SIGINT)
+            return OrderedDict, (list(self.items()),)      # loads as an OrderedDict (weights_only allows it)
+
+    state = {"state": {"epoch": 3, "w": torch.arange(1000.0)}, "extra": InterruptMidWrite(a=1)}
+    with pytest.raises(KeyboardInterrupt):               # not torch's RuntimeError from inside its zip writer
+        save_checkpoint(tmp_path, state)
+    back = load_checkpoint(tmp_path)                       # and the file it was writing is whole
+    assert back["state"]["epoch"] == 3 and torch.equal(back["state"]["w"], state["state"]["w"])
