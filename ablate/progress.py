@@ -25,7 +25,8 @@ def _duration(seconds: float) -> str:
 class Progress:
     def __init__(self, epochs: int, label: str, mode: str = "auto"):
         self.epochs, self.label = epochs, label
-        self.start = time.monotonic()
+        self.start = self.last = time.monotonic()
+        self.walls: list[float] = []     # wall seconds of each epoch this process ran
         if mode == "auto":
             mode = "bar" if sys.stderr.isatty() else "log"
         self.mode = mode
@@ -47,14 +48,14 @@ class Progress:
         """Time left from this process's median wall time per epoch (training and evaluation together): an
         epoch stretched by a suspended or shared machine does not move the estimate much."""
         now = time.monotonic()
-        self.walls = getattr(self, "walls", []) + [now - getattr(self, "last", self.start)]
-        self.last, self.done = now, len(self.walls)
+        self.walls.append(now - self.last)
+        self.last = now
         left = self.epochs - row["epoch"]
         if not left:
             return ""
         eta = statistics.median(self.walls) * left
         text = f", eta {_duration(eta)} (~{time.strftime('%H:%M', time.localtime(time.time() + eta))})"
-        if self.done == 1:
+        if len(self.walls) == 1:
             log.info("%s: %s per epoch, %d epoch(s) left, done in about %s", self.label,
                      _duration(eta / left), left, _duration(eta))
         return text

@@ -114,7 +114,8 @@ def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = 
     settings = settings_from_config(cfg)
     settings.device = device
     t = cfg.trainer
-    ident = identity(OmegaConf.to_container(cfg, resolve=True))
+    config = OmegaConf.to_container(cfg, resolve=True)
+    ident = identity(config)
     checkpoint = find_resume(job_dir, ident, bool(t.resume), label) or {}
     resume_state = checkpoint.get("state") or {}
     if t.precision == "auto" and checkpoint.get("precision"):
@@ -131,7 +132,7 @@ def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = 
     progress = Progress(settings.epochs, label, t.progress)
     if reached is not None:
         reached["epoch"] = resume_state.get("epoch", 0)
-    loggers.start(LogContext(job_dir, label, OmegaConf.to_container(cfg, resolve=True), sweep_dir,
+    loggers.start(LogContext(job_dir, label, config, sweep_dir,
                              resume_state.get("epoch", 0), list(resume_state.get("history", []))))
 
     def on_epoch(row: dict, state: TrainState) -> None:

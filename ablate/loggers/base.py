@@ -48,6 +48,16 @@ def scalars(row: dict) -> dict[str, float]:
     return out
 
 
+def epoch_metrics(row: dict) -> dict[str, float]:
+    """A history row as every logger names it (train/loss, val/acc, lr, ...), its epoch left out (the step)."""
+    return {metric_name(k): v for k, v in scalars(row).items() if k != "epoch"}
+
+
+def final_metrics(record: dict) -> dict[str, float]:
+    """A completed record's metrics as every logger names them: final/test_acc, final/test_acc_tta, ..."""
+    return {f"final/{k}": v for k, v in scalars(record.get("metrics") or {}).items()}
+
+
 class RunLoggers:
     """The loggers of one job. start / log_epoch / finish / close queue a call that a worker thread makes on
     every logger still on; close waits at most CLOSE_TIMEOUT seconds for the queue to drain."""
@@ -57,9 +67,6 @@ class RunLoggers:
         self.off: set[str] = set()
         self._queue: queue.Queue = queue.Queue()
         self._thread: threading.Thread | None = None
-
-    def __bool__(self) -> bool:
-        return bool(self.loggers)
 
     def _submit(self, method: str, *args) -> None:
         if not self.loggers:

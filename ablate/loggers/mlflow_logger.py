@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ablate import records
 from ablate.identity import flatten
-from ablate.loggers.base import LogContext, metric_name, register_logger, scalars
+from ablate.loggers.base import LogContext, epoch_metrics, final_metrics, metric_name, register_logger
 from ablate.loggers.figures import job_figures
 
 RUN_FILE = "mlflow_run.json"          # in the job folder: the MLflow run a resumed job continues
@@ -141,11 +141,10 @@ class MlflowLogger:
 
     def log_epoch(self, row: dict) -> None:
         self.step = int(row["epoch"])
-        self._log_metrics({metric_name(k): v for k, v in scalars(row).items() if k != "epoch"}, self.step)
+        self._log_metrics(epoch_metrics(row), self.step)
 
     def finish(self, record: dict) -> None:
-        final = {f"final/{k}": v for k, v in scalars(record.get("metrics") or {}).items()}
-        self._log_metrics(final, self.step)
+        self._log_metrics(final_metrics(record), self.step)
         if not self.artifacts:
             return
         for name in (records.RESULTS, records.HISTORY):

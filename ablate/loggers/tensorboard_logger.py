@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ablate.identity import flatten
-from ablate.loggers.base import LogContext, metric_name, register_logger, scalars
+from ablate.loggers.base import LogContext, epoch_metrics, final_metrics, register_logger
 from ablate.loggers.figures import job_figures
 
 EVENTS = "events.out.tfevents.*"
@@ -43,13 +43,12 @@ class TensorBoardLogger:
 
     def log_epoch(self, row: dict) -> None:
         self.step = int(row["epoch"])
-        for key, value in scalars(row).items():
-            if key != "epoch":
-                self.writer.add_scalar(metric_name(key), value, self.step)
+        for tag, value in epoch_metrics(row).items():
+            self.writer.add_scalar(tag, value, self.step)
         self.writer.flush()     # readable while the job trains
 
     def finish(self, record: dict) -> None:
-        final = {f"final/{k}": v for k, v in scalars(record.get("metrics") or {}).items()}
+        final = final_metrics(record)
         for tag, value in final.items():
             self.writer.add_scalar(tag, value, self.step)
         if self.figures:

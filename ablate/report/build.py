@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from ablate.report import collect, tables
+from ablate.report.collect import match_config
 from ablate.report.reference import load_reference, reference_table
 
 
@@ -27,19 +28,6 @@ class Report:
     @property
     def configs(self) -> list[str]:
         return list(self.summary.config) if len(self.summary) else []
-
-
-def match_config(configs: list[str], query: str) -> str:
-    """A configuration named exactly, by its short label, or by overrides it contains ('aug=none')."""
-    if query in configs:
-        return query
-    want = set(query.replace(",", " ").split())
-    hits = [c for c in configs if want <= set(c.split(" "))]
-    if len(hits) == 1:
-        return hits[0]
-    what = "matches none" if not hits else f"matches {len(hits)}: {hits}"
-    raise ValueError(f"configuration {query!r} {what} of the configurations {configs}: "
-                     f"name one by its overrides, e.g. {configs[0]!r}" if configs else "no configurations")
 
 
 def default_order(runs: pd.DataFrame) -> list[str]:
@@ -82,7 +70,7 @@ def build(sweep_dirs, baseline: str | None = None, ladder: list[str] | None = No
         ref = load_reference(reference)
         report.reference_source = ref["source"]
         if len(summary):
-            report.reference = reference_table(summary, configs, ref, match_config)
+            report.reference = reference_table(summary, configs, ref)
     return report
 
 

@@ -221,3 +221,19 @@ def short_labels(configs) -> dict[str, str]:
     return {c: " ".join(t for t in c.split(" ") if t not in common) or c for c in configs}
 
 
+def matching_configs(configs: list[str], query: str) -> list[str]:
+    """The configurations a query names: exactly, or by overrides they contain ('aug=none')."""
+    if query in configs:
+        return [query]
+    want = set(query.replace(",", " ").split())
+    return [c for c in configs if want <= set(c.split(" "))]
+
+
+def match_config(configs: list[str], query: str) -> str:
+    """The one configuration named exactly, by its short label, or by overrides it contains ('aug=none')."""
+    hits = matching_configs(configs, query)
+    if len(hits) == 1:
+        return hits[0]
+    what = "matches none" if not hits else f"matches {len(hits)}: {hits}"
+    raise ValueError(f"configuration {query!r} {what} of the configurations {configs}: "
+                     f"name one by its overrides, e.g. {configs[0]!r}" if configs else "no configurations")

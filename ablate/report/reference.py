@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Callable
-
 import pandas as pd
+
+from ablate.report.collect import match_config, matching_configs
 
 
 def load_reference(path: str | Path) -> dict:
@@ -44,22 +44,18 @@ def _reading(n: int, mean: float, low: float, high: float, ref: float) -> str:
     return "above our interval" if ref > high else "below our interval"
 
 
-def reference_table(summary: pd.DataFrame, configs: list[str], reference: dict,
-                    match: Callable[[list[str], str], str]) -> pd.DataFrame:
+def reference_table(summary: pd.DataFrame, configs: list[str], reference: dict) -> pd.DataFrame:
     """Per referenced configuration: the reference, our n, mean and interval, the difference, and whether the
     reference lies within our 95% interval (the reference itself is taken as exact)."""
     rows = []
     by_config = summary.set_index("config")
     for query, ref in reference["test_acc"].items():
-        try:
-            config = match(configs, query)
-        except ValueError as e:
-            if "matches none" not in str(e):
-                raise                      # a query that matches several configurations: name one
+        if not matching_configs(configs, query):
             rows.append({"config": query, "reference": ref, "n": 0, "test_acc_mean": math.nan,
                          "test_acc_ci_low": math.nan, "test_acc_ci_high": math.nan,
                          "ours_minus_reference": math.nan, "reference_is": "not in this sweep (check its spelling)"})
             continue
+        config = match_config(configs, query)      # a query that names several configurations is an error
         s = by_config.loc[config]
         n, mean, low, high = int(s.n), s.test_acc_mean, s.test_acc_ci_low, s.test_acc_ci_high
         rows.append({"config": config, "reference": ref, "n": n, "test_acc_mean": mean, "test_acc_ci_low": low,
