@@ -9,21 +9,24 @@ import numpy as np
 import pandas as pd
 
 from ablate import records
-from ablate.identity import PLACEMENT_GROUPS, PLACEMENT_KEYS, flatten, identity, identity_hash
+from ablate.identity import flatten, identity, identity_hash, is_placement
 from ablate.naming import job_dirname
 
-# keys that say where or how a job ran, not what was measured: never part of a configuration
-NOT_IDENTITY = ("seed", *PLACEMENT_KEYS, *PLACEMENT_GROUPS, "hydra.", "hydra/")
 # config groups that name a bundle of other choices rather than a choice of their own
 BUNDLES = ("rung", "experiment")
 METRICS = ("test_acc", "test_acc_tta", "val_acc", "best_val_acc", "train_acc", "val_loss", "train_loss",
            "test_nll", "test_ece")
 
 
+def not_identity(key: str) -> bool:
+    """A key that says where or how a job ran (seed, placement, Hydra's own), never part of a configuration."""
+    return key == "seed" or key.startswith(("hydra.", "hydra/")) or is_placement(key)
+
+
 def config_key(overrides: list[str]) -> str:
     """A configuration: the job's overrides minus the seed and placement keys, sorted."""
     keep = [o.lstrip("+~") for o in overrides
-            if not o.lstrip("+~").split("=")[0].startswith(NOT_IDENTITY)]
+            if not not_identity(o.lstrip("+~").split("=")[0])]
     return " ".join(sorted(keep)) or "(defaults)"
 
 
@@ -164,7 +167,7 @@ def _names(ids: list[str], firsts: pd.DataFrame) -> dict[str, str]:
     for i in ids:
         for o in firsts.loc[i, "overrides"].split(" ") if isinstance(firsts.loc[i, "overrides"], str) else []:
             key = o.lstrip("+~").split("=")[0]
-            if "." in key and not key.startswith(NOT_IDENTITY) and len({str(flat[j].get(key)) for j in ids}) > 1:
+            if "." in key and not not_identity(key) and len({str(flat[j].get(key)) for j in ids}) > 1:
                 tokens[i].add(o.lstrip("+~"))
     rung = {i: firsts.loc[i, "rung"] if isinstance(firsts.loc[i, "rung"], str) else None for i in ids}
     if all(rung.values()) and len(set(rung.values())) == len(ids):      # a ladder: its rungs name it
@@ -173,7 +176,7 @@ def _names(ids: list[str], firsts: pd.DataFrame) -> dict[str, str]:
     for i in ids:   # still ambiguous (a value set inside an experiment file): name the composed keys that differ
         clash = [j for j in ids if names[j] == names[i]]
         if len(clash) > 1 or not names[i]:
-            differ = sorted(k for k in set().union(*(flat[j] for j in clash)) if not k.startswith(NOT_IDENTITY)
+            differ = sorted(k for k in set().union(*(flat[j] for j in clash)) if not not_identity(k)
                             and len({str(flat[j].get(k)) for j in clash}) > 1)
             extra = [f"{k}={flat[i].get(k)}" for k in differ] if flat[i] else [firsts.loc[i, "config"]]
             names[i] = " ".join(filter(None, [names[i], *extra])) or firsts.loc[i, "config"]
