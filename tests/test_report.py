@@ -294,6 +294,6 @@ def test_against_reference_figures_by_hand(tmp_path):
     assert "## Against the reference figures (a paper)" in text
     ref.write_text("test_acc:\n  aug=nothing: 70\n")
     table = pd.read_csv(write_report(sweep, reference=ref) / "reference.csv")
-    assert table.reference_is.tolist() == ["not in this sweep (check its spelling)"]   # listed, not dropped
+    assert table.reference_is.tolist() == ["not matched: no run of it here yet, or it is spelled otherwise"]   # listed, not dropped
     ref.write_text("test_acc:\n  aug=none: 0.7\n  aug=flip: 170\n")
     assert report_main([str(sweep), "--reference", str(ref)]) == 2     # a percentage over 100: named, not used

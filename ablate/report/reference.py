@@ -34,6 +34,9 @@ def load_reference(path: str | Path) -> dict:
     return {"source": str(data.get("source") or path.name), "test_acc": {k: v / 100 for k, v in figures.items()}}
 
 
+NOT_MATCHED = "not matched: no run of it here yet, or it is spelled otherwise"
+
+
 def _reading(n: int, mean: float, low: float, high: float, ref: float) -> str:
     if not n:
         return "no run yet"
@@ -53,7 +56,7 @@ def reference_table(summary: pd.DataFrame, configs: list[str], reference: dict) 
         if not matching_configs(configs, query):
             rows.append({"config": query, "reference": ref, "n": 0, "test_acc_mean": math.nan,
                          "test_acc_ci_low": math.nan, "test_acc_ci_high": math.nan,
-                         "ours_minus_reference": math.nan, "reference_is": "not in this sweep (check its spelling)"})
+                         "ours_minus_reference": math.nan, "reference_is": NOT_MATCHED})
             continue
         config = match_config(configs, query)      # a query that names several configurations is an error
         s = by_config.loc[config]
