@@ -48,7 +48,7 @@ class SweepSummary(Callback):
         LAST_SWEEP.update(failed=len(summary["failed"]), counts=summary["counts"])
         try:
             from ablate.report import write_report
-            out = write_report([sweep_dir])
+            out = write_report([sweep_dir], echo=lambda text: log.info("at a glance:\n%s", text))
             log.info("report: %s", out / "report.md")
         except Exception as e:  # noqa: BLE001 - the sweep's records matter more than its report
             log.warning("the report could not be written (%s: %s); run python -m ablate.report %s",

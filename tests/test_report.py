@@ -168,6 +168,10 @@ def test_cli_end_to_end_on_a_tiny_real_sweep(ablate_cli, tmp_path):
         key = next(c for c in summary.index if arm in c.split(" "))
         assert summary.test_acc_mean[key] == pytest.approx(np.mean(values))
         assert summary.n[key] == 3
+        row = next(line for line in rep.stdout.splitlines() if line.startswith(f"| {arm}"))   # the terminal's table
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[1] == "3" and cells[2].split(" [")[0] == f"{100 * np.mean(values):.2f}"
+    assert "at a glance" in res.stdout + res.stderr     # the sweep's own end says it too
     assert (tmp_path / "rep" / "deltas.csv").is_file() and (sweep / "report" / "report.md").is_file()
 
 

@@ -24,7 +24,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     try:
         out = write_report(args.sweep_dirs, args.baseline, args.ladder, args.out, figures=not args.no_figures,
-                           reference=args.reference)
+                           reference=args.reference, echo=print)
     except (FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

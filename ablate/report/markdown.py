@@ -154,6 +154,15 @@ def overview(report: Report) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def glance(report: Report) -> str:
+    """The at-a-glance table as text, for the terminal at the end of a sweep or of `python -m ablate.report`."""
+    if report.summary.empty or not (report.summary.n > 0).any():
+        return "no completed runs yet"
+    base = report.labels.get(report.baseline, report.baseline)
+    return (f"final-epoch test accuracy (%), mean [95% CI]; delta vs `{base}` in points [95% CI]:\n"
+            + tables.to_markdown(overview(report), set()))
+
+
 def _classes(report: Report, out: Path, figdir: Path, figures_on: bool) -> list[str]:
     """Per-class accuracy of every configuration; the best one's confused pairs, with a gallery."""
     md = []
