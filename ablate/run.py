@@ -96,6 +96,26 @@ def build_job_model(cfg: DictConfig, splits, start_from_weights: bool, label: st
                    "image_size": image_size, "in_channels": in_channels, "label": label}
 
 
+def check_config(cfg: DictConfig) -> tuple[BatchAugment, BatchMix]:
+    """Every key the config names checked before any data is loaded; the batch augmentation and mixing."""
+    validate(cfg)
+    augment = BatchAugment(OmegaConf.to_container(cfg.aug.ops, resolve=True))
+    mix = BatchMix(OmegaConf.to_container(cfg.aug.mix, resolve=True) if cfg.aug.get("mix") else None)
+    check_model_keys(OmegaConf.to_container(cfg.model, resolve=True))
+    return augment, mix
+
+
+def resume_checkpoint(cfg: DictConfig, job_dir: Path, ident: dict, settings: TrainSettings, label: str) -> dict:
+    """The job folder's checkpoint of this identity ({} for a fresh start), and settings.precision resolved:
+    a resumed run keeps the precision it started with, even on other hardware."""
+    checkpoint = find_resume(job_dir, ident, bool(cfg.trainer.resume), label) or {}
+    if cfg.trainer.precision == "auto" and checkpoint.get("precision"):
+        settings.precision = checkpoint["precision"]
+    else:
+        settings.precision = resolve_precision(settings.precision, resolve_device(settings.device))
+    return checkpoint
+
+
 def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = None,
               launcher: dict | None = None, reached: dict | None = None, loggers: RunLoggers | None = None,
               sweep_dir: Path | None = None) -> dict:
@@ -103,10 +123,7 @@ def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = 
     one), save the weights, and return the record's measured part. `reached["epoch"]` follows the epochs
     completed, for the record of an interrupted job; `loggers` see every epoch."""
     loggers = loggers or RunLoggers({}, label)
-    validate(cfg)
-    augment = BatchAugment(OmegaConf.to_container(cfg.aug.ops, resolve=True))   # bad op keys fail before the data
-    mix = BatchMix(OmegaConf.to_container(cfg.aug.mix, resolve=True) if cfg.aug.get("mix") else None)
-    check_model_keys(OmegaConf.to_container(cfg.model, resolve=True))
+    augment, mix = check_config(cfg)
     device, threads = place(cfg.trainer.device, job_num, launcher or {})
     if threads:
         torch.set_num_threads(threads)
@@ -116,12 +133,8 @@ def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = 
     t = cfg.trainer
     config = OmegaConf.to_container(cfg, resolve=True)
     ident = identity(config)
-    checkpoint = find_resume(job_dir, ident, bool(t.resume), label) or {}
+    checkpoint = resume_checkpoint(cfg, job_dir, ident, settings, label)
     resume_state = checkpoint.get("state") or {}
-    if t.precision == "auto" and checkpoint.get("precision"):
-        settings.precision = checkpoint["precision"]     # a run resumed on other hardware keeps its precision
-    else:
-        settings.precision = resolve_precision(settings.precision, resolve_device(device))
     splits, settings.image_size = load_splits(cfg, label)
     settings.normalize = str(cfg.data.get("normalize", "dataset"))
     model, weights_meta = build_job_model(cfg, splits, not checkpoint, label, settings.image_size)
@@ -177,15 +190,8 @@ def run_job(cfg: DictConfig, job_dir: str | Path, overrides: list[str], choices:
         log.info("skip %s: complete record in %s (test acc %.2f%%)", label, job_dir,
                  100 * old["metrics"]["test_acc"])
         return "skipped"
-    record = {
-        "status": None,
-        "seed": cfg.seed,
-        "config": OmegaConf.to_container(cfg, resolve=True),
-        "overrides": list(overrides),
-        "choices": dict(choices),
-        "label": label,
-        "job_num": job_num,
-    }
+    record = {"status": None, "seed": cfg.seed, "config": OmegaConf.to_container(cfg, resolve=True),
+              "overrides": list(overrides), "choices": dict(choices), "label": label, "job_num": job_num}
     if not (job_dir / CHECKPOINT).exists() and not (job_dir / PREVIOUS).exists():
         (job_dir / records.HISTORY).unlink(missing_ok=True)   # a job started afresh starts its history afresh
     env = environment(cfg.trainer.device)    # provenance of the code that runs, taken before it runs
@@ -206,33 +212,44 @@ def run_job(cfg: DictConfig, job_dir: str | Path, overrides: list[str], choices:
         loggers.close(records.INTERRUPTED, timeout=5)
         raise
     except Exception as e:  # noqa: BLE001 - every failure becomes a record; the sweep goes on
-        message = describe_error(e)
-        record.update(status=records.FAILED, error=message, traceback=traceback.format_exc(),
-                      epochs_completed=reached["epoch"], env=env, wall_seconds=time.time() - start)
-        records.write_json_atomic(job_dir / records.RESULTS, record)
-        if not isinstance(e, AblateError):
-            log.error("%s", traceback.format_exc().rstrip())
-        log.error("FAILED %s: %s", label, message)
+        record.update(epochs_completed=reached["epoch"], env=env, wall_seconds=time.time() - start)
+        _write_failed(record, job_dir, e, label)
         loggers.close(records.FAILED)
         return records.FAILED
     env.update(device=measured["device"], device_name=device_name(measured["device"]),
                precision=measured.pop("precision"))
     record.update(status=records.COMPLETED, **measured, env=env, wall_seconds=time.time() - start)
+    status = _write_completed(record, job_dir, label)
+    if status == records.COMPLETED:
+        loggers.finish(record)      # after the record is on disk: a logger can add to it, never lose it
+    loggers.close(status)
+    if status == records.COMPLETED:
+        discard_checkpoints(job_dir, keep=bool(cfg.trainer.keep_checkpoint))
+    return status
+
+
+def _write_failed(record: dict, job_dir: Path, error: Exception, label: str) -> None:
+    """The failed record, with the reason and the traceback; the log says why."""
+    message = describe_error(error)
+    record.update(status=records.FAILED, error=message, traceback=traceback.format_exc())
+    records.write_json_atomic(job_dir / records.RESULTS, record)
+    if not isinstance(error, AblateError):
+        log.error("%s", traceback.format_exc().rstrip())
+    log.error("FAILED %s: %s", label, message)
+
+
+def _write_completed(record: dict, job_dir: Path, label: str) -> str:
+    """The completed record, and a line saying what it measured; FAILED when the record cannot be written."""
     try:
         records.write_json_atomic(job_dir / records.RESULTS, record)
     except OSError as e:   # disk full, folder gone or read-only: this job fails, the sweep goes on
         log.error("FAILED %s: its record cannot be written to %s (%s): free space or fix the folder's "
                   "permissions, then run the same command again (the checkpoint is kept, so it resumes)",
                   label, job_dir / records.RESULTS, e)
-        loggers.close(records.FAILED)
         return records.FAILED
-    loggers.finish(record)          # after the record is on disk: a logger can add to it, never lose it
-    loggers.close(records.COMPLETED)
-    discard_checkpoints(job_dir, keep=bool(cfg.trainer.keep_checkpoint))
-    m = record["metrics"]
+    m, t = record["metrics"], record["timing"]
     tta = f" (tta {m['test_acc_tta']:.2%})" if m.get("test_acc_tta") is not None else ""
     val = f" val {m['val_acc']:.2%}" if m.get("val_acc") == m.get("val_acc") and m.get("val_acc") is not None else ""
-    t = record["timing"]
     log.info(f"done {label}: test {m['test_acc']:.2%}{tta}{val}, {t['train_seconds']:.0f} s, "
              f"{t['images_per_second']:,.0f} img/s -> {job_dir}")
     return records.COMPLETED
