@@ -64,6 +64,7 @@ def test_seeds_for_power_matches_the_textbook_value():
     # d = 1 (delta = sd): a two-sided two-sample t-test needs 17 per group for 80% power
     assert stats.seeds_for_power(1.0, 1.0) == 17
     assert stats.seeds_for_power(0.0, 1.0) == math.inf
+    assert math.isnan(stats.seeds_for_power(1.0, math.nan))     # one seed: the spread is unknown, not infinite
 
 
 def test_ladder_steps_with_holm(tmp_path):
@@ -241,6 +242,9 @@ def test_every_table_and_figure_at_any_seed_count(tmp_path, n):
     assert all(("no interval" in t) == (n == 1) for t in texts)
     summary = pd.read_csv(out / "summary.csv")
     assert (summary.test_acc_ci_high.dropna() <= 1).all() and (summary.test_acc_ci_low.dropna() >= 0).all()
+    # one seed a side: no test, so no verdict and no seed count (not "unresolved", not "inf")
+    assert (r.ladder_steps.verdict == "needs 2+ seeds a side").all() == (n == 1)
+    assert r.ladder_steps.seeds_for_80pct_power.isna().all() == (n == 1)
 
 
 def test_interval_of_an_accuracy_stays_within_0_and_1(tmp_path):

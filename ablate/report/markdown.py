@@ -89,7 +89,8 @@ def write(report: Report, out: Path, sweep_dirs, figures: bool = True) -> None:
                 "verdict", "seeds_for_80pct_power"]
         md += ["## Ladder: each rung against the previous one", "",
                "Delta in points with a Welch 95% interval; p-values Holm-corrected over the ladder's steps; "
-               "the verdict is better / worse when the corrected p < 0.05, else unresolved. "
+               "the verdict is better / worse when the corrected p < 0.05, else unresolved (no test with one seed "
+               "on a side). "
                "`seeds_for_80pct_power`: seeds per arm that would resolve the observed delta at the observed "
                "spread.", "", _table_files(_label(report, report.ladder_steps[cols]), out, "ladder"), ""]
     if not report.deltas.empty and not (report.deltas.n_from > 0).any():

@@ -72,9 +72,12 @@ def verdict(delta: float, p_adjusted: float, alpha: float = ALPHA) -> str:
 def seeds_for_power(delta: float, sd: float, power: float = 0.8, alpha: float = ALPHA, cap: int = 1000) -> float:
     """Seeds per arm for a two-sided two-sample t-test to detect `delta` at spread `sd` with `power`.
 
-    Uses the noncentral t distribution. inf when delta is 0 or the need passes `cap`.
+    Uses the noncentral t distribution. inf when delta is 0 or the need passes `cap`; NaN when the spread is
+    unknown (fewer than 2 seeds on a side), since nothing can be said then.
     """
-    if not (math.isfinite(delta) and math.isfinite(sd)) or delta == 0:
+    if not (math.isfinite(delta) and math.isfinite(sd)):
+        return math.nan
+    if delta == 0:
         return math.inf
     if sd == 0:
         return 2

@@ -76,7 +76,8 @@ def _compare(runs: pd.DataFrame, pairs: list[tuple[str, str]], kind: str) -> pd.
     df = pd.DataFrame(rows)
     if len(df):
         df["p_holm"] = stats.holm(df.p)
-        df["verdict"] = [stats.verdict(d, p) if na and nb else _waiting_for(na, nb, a, b)
+        df["verdict"] = [_waiting_for(na, nb, a, b) if not (na and nb) else
+                         "needs 2+ seeds a side" if min(na, nb) < 2 else stats.verdict(d, p)
                          for d, p, na, nb, a, b in zip(df.delta, df.p_holm, df.n_from, df.n_to, df["from"], df.to)]
     return df
 
