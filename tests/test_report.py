@@ -12,6 +12,7 @@ import pytest
 from scipy import stats as sps
 
 from ablate.report import build, stats, write_report
+from ablate.report.reference import NOT_MATCHED
 from ablate.report.cli import main as report_main
 from ablate.bench.fake_sweep import write_run, write_sweep
 
@@ -302,6 +303,24 @@ def test_against_reference_figures_by_hand(tmp_path):
     assert "## Against the reference figures (a paper)" in text
     ref.write_text("test_acc:\n  aug=nothing: 70\n")
     table = pd.read_csv(write_report(sweep, reference=ref) / "reference.csv")
-    assert table.reference_is.tolist() == ["not matched: no run of it here yet, or it is spelled otherwise"]   # listed, not dropped
+    assert table.reference_is.tolist() == [NOT_MATCHED]   # listed, not dropped
     ref.write_text("test_acc:\n  aug=none: 0.7\n  aug=flip: 170\n")
     assert report_main([str(sweep), "--reference", str(ref)]) == 2     # a percentage over 100: named, not used
+
+
+def test_ladder_overview_by_hand(tmp_path):
+    sweep = write_sweep(tmp_path / "s", LADDER)
+    ref = tmp_path / "ref.yaml"
+    ref.write_text("source: the lesson\ntest_acc:\n  rung=0_baseline: 70\n  rung=2_cosine: 88\n")
+    out = write_report(sweep, reference=ref)
+    table = pd.read_csv(out / "ladder_overview.csv", dtype=str, keep_default_na=False).set_index("rung")
+    assert list(table.index) == list(LADDER)
+    low, high = stats.t_interval(pd.Series(AUG), bounds=(0.0, 1.0))[2:]
+    assert table.loc["rung=1_cropflip", "test acc % [95% CI]"] == \
+        f"{100 * np.mean(AUG):.2f} [{100 * low:.2f}, {100 * high:.2f}]"
+    w = stats.welch(BASE, AUG)
+    assert table.loc["rung=1_cropflip", "step, points [95% CI]"] == \
+        f"{100 * w['delta']:+.2f} [{100 * w['low']:+.2f}, {100 * w['high']:+.2f}]"
+    assert table.loc["rung=0_baseline", "step, points [95% CI]"] == "-"
+    assert table["reference %"].tolist() == ["70.0", "-", "88.0", "-"]
+    assert "| rung=1_cropflip |" in (out / "report.md").read_text().split("## Ladder")[1]

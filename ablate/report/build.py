@@ -80,7 +80,8 @@ def write_report(sweep_dirs, baseline: str | None = None, ladder: list[str] | No
                  echo: Callable[[str], None] | None = None) -> Path:
     """Write report.md, the CSV / Markdown / LaTeX tables and the figures; return the output folder.
     echo: given the at-a-glance table as text (print, a logger), for the terminal."""
-    from ablate.report.markdown import glance, write
+    from ablate.report.glance import glance
+    from ablate.report.markdown import write
 
     sweep_dirs = [sweep_dirs] if isinstance(sweep_dirs, (str, Path)) else list(sweep_dirs)
     out = Path(out) if out else Path(sweep_dirs[0]) / "report"

@@ -9,6 +9,7 @@ import pandas as pd
 from ablate.provenance import environment
 from ablate.report import classes, figures, gallery, tables
 from ablate.report.build import Report
+from ablate.report.glance import interval, ladder_overview, overview
 
 PCT = {"test_acc_mean", "test_acc_std", "test_acc_ci_low", "test_acc_ci_high", "test_acc_min", "test_acc_max",
        "test_acc_tta_mean", "best_val_acc_mean", "final_val_acc_mean", "train_val_gap_mean", "test_ece_mean",
@@ -88,7 +89,12 @@ def write(report: Report, out: Path, sweep_dirs, figures: bool = True) -> None:
         cols = ["from", "to", "n_from", "n_to", "mean_from", "mean_to", "delta", "ci_low", "ci_high", "p", "p_holm",
                 "verdict", "seeds_for_80pct_power"]
         md += ["## Ladder: each rung against the previous one", "",
-               "Delta in points with a Welch 95% interval; p-values Holm-corrected over the ladder's steps; "
+               "Final-epoch test accuracy (%) per rung [95% t-interval], its flip-TTA accuracy, and the step from "
+               "the rung below in points [Welch 95% interval] with its verdict"
+               + (" and the reference figure" if not report.reference.empty else "") + ".", "",
+               _table_files(ladder_overview(report), out, "ladder_overview", pct=set()), "",
+               "The same steps in full. Delta in points with a Welch 95% interval; p-values Holm-corrected over "
+               "the ladder's steps; "
                "the verdict is better / worse when the corrected p < 0.05, else unresolved (no test with one seed "
                "on a side). "
                "`seeds_for_80pct_power`: seeds per arm that would resolve the observed delta at the observed "
@@ -121,7 +127,7 @@ def _against_reference(report: Report, out: Path) -> list[str]:
         "config": [report.labels.get(c, c) for c in r.config],
         "reference %": [f"{100 * v:.1f}" for v in r.reference],
         "n": r.n,
-        "ours % [95% CI]": [_interval(m, lo, hi) for m, lo, hi in zip(r.test_acc_mean, r.test_acc_ci_low,
+        "ours % [95% CI]": [interval(m, lo, hi) for m, lo, hi in zip(r.test_acc_mean, r.test_acc_ci_low,
                                                                        r.test_acc_ci_high)],
         "ours - reference (points)": [f"{100 * d:+.2f}" if d == d else "-" for d in r.ours_minus_reference],
         "the reference is": r.reference_is})
@@ -129,39 +135,6 @@ def _against_reference(report: Report, out: Path) -> list[str]:
     return [f"## Against the reference figures ({report.reference_source})", "",
             "Final-epoch test accuracy against the published figure for the same recipe (taken as exact).", "",
             tables.to_markdown(table, set()), ""]
-
-
-def _interval(mean: float, low: float, high: float, signed: bool = False) -> str:
-    if mean != mean:
-        return "-"
-    f = "{:+.2f}" if signed else "{:.2f}"
-    text = f.format(100 * mean)
-    return text + (f" [{f.format(100 * low)}, {f.format(100 * high)}]" if low == low and high == high else "")
-
-
-def overview(report: Report) -> pd.DataFrame:
-    """The table a person reads first: one line per configuration."""
-    deltas = report.deltas.set_index("to") if not report.deltas.empty else pd.DataFrame()
-    rows = []
-    for s in report.summary.itertuples():
-        d = deltas.loc[s.config] if s.config in deltas.index else None
-        rows.append({"config": report.labels.get(s.config, s.config), "n": s.n,
-                     "test acc %": _interval(s.test_acc_mean, s.test_acc_ci_low, s.test_acc_ci_high),
-                     "delta vs baseline": "baseline" if s.config == report.baseline else
-                     _interval(d.delta, d.ci_low, d.ci_high, signed=True) if d is not None else "-",
-                     "verdict": d.verdict if d is not None else "-",
-                     "last-5 val range": "-" if s.val_acc_last5_range_mean != s.val_acc_last5_range_mean
-                     else f"{100 * s.val_acc_last5_range_mean:.2f}"})
-    return pd.DataFrame(rows)
-
-
-def glance(report: Report) -> str:
-    """The at-a-glance table as text, for the terminal at the end of a sweep or of `python -m ablate.report`."""
-    if report.summary.empty or not (report.summary.n > 0).any():
-        return "no completed runs yet"
-    base = report.labels.get(report.baseline, report.baseline)
-    return (f"final-epoch test accuracy (%), mean [95% CI]; delta vs `{base}` in points [95% CI]:\n"
-            + tables.to_markdown(overview(report), set()))
 
 
 def _classes(report: Report, out: Path, figdir: Path, figures_on: bool) -> list[str]:

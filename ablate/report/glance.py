@@ -1,0 +1,69 @@
+"""The tables a person reads first: one line per configuration, and a ladder's rungs one step at a time."""
+from __future__ import annotations
+
+import pandas as pd
+
+from ablate.report import tables
+from ablate.report.build import Report
+
+
+def interval(mean: float, low: float, high: float, signed: bool = False) -> str:
+    """'85.97 [85.10, 86.80]' in %, from fractions; the mean alone when there is no interval, '-' for none."""
+    if mean != mean:
+        return "-"
+    f = "{:+.2f}" if signed else "{:.2f}"
+    text = f.format(100 * mean)
+    return text + (f" [{f.format(100 * low)}, {f.format(100 * high)}]" if low == low and high == high else "")
+
+
+def overview(report: Report) -> pd.DataFrame:
+    """One line per configuration: n, test accuracy [CI], delta vs the baseline [CI], verdict, last-5 range."""
+    deltas = report.deltas.set_index("to") if not report.deltas.empty else pd.DataFrame()
+    rows = []
+    for s in report.summary.itertuples():
+        d = deltas.loc[s.config] if s.config in deltas.index else None
+        rows.append({"config": report.labels.get(s.config, s.config), "n": s.n,
+                     "test acc %": interval(s.test_acc_mean, s.test_acc_ci_low, s.test_acc_ci_high),
+                     "delta vs baseline": "baseline" if s.config == report.baseline else
+                     interval(d.delta, d.ci_low, d.ci_high, signed=True) if d is not None else "-",
+                     "verdict": d.verdict if d is not None else "-",
+                     "last-5 val range": "-" if s.val_acc_last5_range_mean != s.val_acc_last5_range_mean
+                     else f"{100 * s.val_acc_last5_range_mean:.2f}"})
+    return pd.DataFrame(rows)
+
+
+def ladder_overview(report: Report) -> pd.DataFrame:
+    """One line per rung: n, test accuracy [CI], flip-TTA accuracy, the step from the rung below [CI] and its
+    verdict, and the published figure when the report has a reference (--reference)."""
+    if len(report.ladder) < 2:
+        return pd.DataFrame()
+    summary = report.summary.set_index("config")
+    steps = report.ladder_steps.set_index("to") if not report.ladder_steps.empty else pd.DataFrame()
+    reference = {} if report.reference.empty else dict(zip(report.reference.config, report.reference.reference))
+    rows = []
+    for rung in report.ladder:
+        s = summary.loc[rung]
+        step = steps.loc[rung] if rung in steps.index else None
+        row = {"rung": report.labels.get(rung, rung), "n": int(s.n),
+               "test acc % [95% CI]": interval(s.test_acc_mean, s.test_acc_ci_low, s.test_acc_ci_high),
+               "flip TTA %": interval(s.test_acc_tta_mean, float("nan"), float("nan")),
+               "step, points [95% CI]": "-" if step is None else interval(step.delta, step.ci_low, step.ci_high,
+                                                                          signed=True),
+               "verdict": "-" if step is None else step.verdict}
+        if reference:
+            row["reference %"] = f"{100 * reference[rung]:.1f}" if rung in reference else "-"
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def glance(report: Report) -> str:
+    """The at-a-glance tables as text, for the terminal at the end of a sweep or of `python -m ablate.report`."""
+    if report.summary.empty or not (report.summary.n > 0).any():
+        return "no completed runs yet"
+    base = report.labels.get(report.baseline, report.baseline)
+    text = (f"final-epoch test accuracy (%), mean [95% CI]; delta vs `{base}` in points [95% CI]:\n"
+            + tables.to_markdown(overview(report), set()))
+    ladder = ladder_overview(report)
+    if not ladder.empty:
+        text += "\n\nthe ladder, each rung against the one below:\n" + tables.to_markdown(ladder, set())
+    return text
