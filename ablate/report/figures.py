@@ -8,6 +8,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
@@ -48,6 +49,8 @@ def curves(histories: pd.DataFrame, labels: dict[str, str]):
                 ax.legend(fontsize=8)
             ax.grid(alpha=0.3)
         axes[2 * r + 1, c].set_xlabel("epoch")
+        for ax in (axes[2 * r, c], axes[2 * r + 1, c]):
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))     # epochs are whole numbers
     for j in range(len(configs), rows_per * cols):
         r, c = divmod(j, cols)
         axes[2 * r, c].axis("off")
@@ -123,6 +126,7 @@ def val_overlay(histories: pd.DataFrame, labels: dict[str, str]):
         ax.fill_between(m.index, 100 * g.min().values, 100 * g.max().values, color=line.get_color(), alpha=0.15,
                         linewidth=0)
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("val accuracy (%)")
     ax.set_title("val accuracy per epoch, every configuration (mean over seeds, band: min to max)", fontsize=9)
     ax.grid(alpha=0.3)

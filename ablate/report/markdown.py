@@ -189,7 +189,9 @@ def _figures(report: Report, figdir: Path) -> list[str]:
         path = _save(figures.curves(report.histories, labels), figdir, "curves")
         md += [f"![train and val curves]({path})", "",
                "Train (blue) and val (orange) accuracy and loss per epoch: mean over seeds, band from min to max; "
-               "the hatched area is the train-val gap.", ""]
+               "the hatched area is the train-val gap. Train figures are the training objective on augmented "
+               "batches in train mode (label smoothing and mixing included when on); val loss is plain "
+               "cross-entropy, so a smoothed run's train loss can sit above its val loss.", ""]
     done_rungs = [c for c in report.ladder if report.summary.set_index("config").loc[c, "n"] > 0]
     if len(report.ladder) > 1 and len(done_rungs) < 2:
         md += ["_No ladder figure yet: fewer than two rungs have a completed run._", ""]
