@@ -174,7 +174,9 @@ def _classes(report: Report, out: Path, figdir: Path, figures_on: bool) -> list[
             fig = gallery.gallery_figure(images, rows, f"{label}: most confident mistakes, top 3 confused pairs")
             md += [f"![misclassified]({_save(fig, figdir, 'misclassified')})", "",
                    "The most confident mistakes within each of the top 3 confused pairs (one seed's run): "
-                   "true -> predicted, softmax confidence.", ""]
+                   "true -> predicted, softmax confidence. A confident \"mistake\" is often a wrong label in the "
+                   "test set itself (CIFAR-10's has some, e.g. a frog labelled cat: Northcutt et al. 2021, "
+                   "labelerrors.com).", ""]
     return md
 
 
