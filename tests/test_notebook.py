@@ -17,3 +17,4 @@ def test_notebook_executes_on_the_fixture(monkeypatch):
     assert any("image/png" in o.get("data", {}) for o in outputs)
     text = "".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) for o in outputs)
     assert "6 runs" in text and "aug=cropflip" in text
+    assert "delta vs baseline" in text          # the at-a-glance table

@@ -3,10 +3,11 @@
     from ablate import report
     r = report.build("multirun/2026-11-23/12-00-00_123")
     r.summary, r.deltas, r.ladder_steps, r.interactions      # DataFrames
+    report.glance.overview(r), report.glance.ladder_overview(r)   # the tables to read first
     report.figures.curves(r.histories, r.labels)             # a matplotlib Figure
 """
-from ablate.report import classes, figures, stats, tables
+from ablate.report import classes, figures, glance, stats, tables
 from ablate.report.build import Report, build, write_report
 from ablate.report.collect import load_histories, load_runs
 
-__all__ = ["Report", "build", "write_report", "load_runs", "load_histories", "classes", "figures", "stats", "tables"]
+__all__ = ["Report", "build", "write_report", "load_runs", "load_histories", "classes", "figures", "glance", "stats", "tables"]
