@@ -30,13 +30,16 @@ def count_records(sweep_dir: Path) -> dict:
 
 class SweepSummary(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
-        from ablate.report.collect import expected_jobs
+        from ablate.report.collect import expected_jobs, keep_earlier_launch
 
         sweep_dir = Path(config.hydra.sweep.dir)
         try:
             jobs = expected_jobs(config, sweep_dir)
+            kept = keep_earlier_launch(sweep_dir, jobs)     # before Hydra overwrites multirun.yaml
         except Exception:  # noqa: BLE001 - an unusual sweeper: Hydra still says how many it launches
             return
+        if kept:
+            log.info("this sweep folder was launched before with other jobs: that launch is kept as %s", kept.name)
         done = sum(records.is_complete(records.read_record(job)) for job, _ in jobs)
         log.info("sweep of %d job(s) -> %s%s", len(jobs), sweep_dir,
                  f" ({done} complete already: skipped)" if done else "")

@@ -29,6 +29,7 @@ def test_sweep_2x2_then_rerun_skips_all_four(ablate_cli, tmp_path):
     assert second.returncode == 0, second.stdout + second.stderr
     assert second.stdout.count("skip ") == 4
     assert stamps == {p: p.stat().st_mtime_ns for p in sweep.rglob("results.json")}
+    assert [p.name for p in sweep.glob("multirun*.yaml")] == ["multirun.yaml"]   # same jobs: no earlier launch kept
 
 
 def test_failing_job_leaves_the_others_complete_and_exits_nonzero(ablate_cli, tmp_path):

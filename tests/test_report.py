@@ -192,6 +192,26 @@ def test_expected_jobs_take_command_line_seeds_over_the_experiments_own(tmp_path
     assert {p.name for p, _ in expected_job_dirs(tmp_path)} == expected
 
 
+def test_a_sweep_folder_launched_again_with_other_seeds_still_expects_the_first_launch(tmp_path):
+    from omegaconf import OmegaConf
+    from ablate.report.collect import expected_job_dirs, expected_jobs, keep_earlier_launch
+
+    def launch(task):      # what Hydra does: on_multirun_start (keep the earlier launch), then write multirun.yaml
+        cfg = OmegaConf.create({"hydra": {"overrides": {"task": task}, "sweeper": {"params": {}},
+                                          "job": {"config": {"override_dirname": {"exclude_keys": []}}}}})
+        kept = keep_earlier_launch(tmp_path, expected_jobs(cfg, tmp_path))
+        OmegaConf.save(cfg, tmp_path / "multirun.yaml")
+        return kept
+
+    assert launch(["rung=a,b", "seed=0"]) is None                       # the first launch: nothing to keep
+    assert launch(["rung=a,b", "seed=0"]) is None                       # the same again: nothing new to keep
+    assert launch(["rung=a,b", "seed=1"]).name == "multirun.1.yaml"     # seed 0's jobs would be forgotten
+    assert launch(["rung=a,b", "seed=0,1"]) is None                     # asks for all of them itself
+    assert launch(["rung=a", "seed=2"]).name == "multirun.2.yaml"
+    assert {p.name for p, _ in expected_job_dirs(tmp_path)} == \
+        {f"rung={r},seed={s}" for r in "ab" for s in (0, 1)} | {"rung=a,seed=2"}
+
+
 def test_one_configuration_spelled_two_ways_is_pooled(tmp_path):
     # rung=2_cosine and aug=cropflip schedule=cosine compose to the same config: one configuration, 4 seeds
     for seed, acc in enumerate([0.88, 0.87]):

@@ -57,15 +57,47 @@ def _record_row(job_dir: Path, rec: dict, sweep: Path) -> dict:
     return row
 
 
+def _launch_number(path: Path) -> int | None:
+    tag = path.name[len("multirun."):-len(".yaml")]
+    return int(tag) if tag.isdigit() else None
+
+
+def launch_files(sweep: Path) -> list[Path]:
+    """The sweep's multirun.yaml, then the earlier launches' kept as multirun.N.yaml (see keep_earlier_launch)."""
+    kept = sorted((p for p in sweep.glob("multirun.*.yaml") if _launch_number(p) is not None), key=_launch_number)
+    return [p for p in [sweep / "multirun.yaml", *kept] if p.is_file()]
+
+
 def expected_job_dirs(sweep: Path) -> list[tuple[Path, list[str]]]:
-    """The job folders a sweep's multirun.yaml asks for (basic sweeper grammar: a,b,c and range(...)),
-    named the way Hydra names them (override_dirname with its exclude_keys)."""
-    path = sweep / "multirun.yaml"
-    if not path.is_file():
-        return []
+    """The job folders a sweep's launches ask for (basic sweeper grammar: a,b,c and range(...)), named the way
+    Hydra names them (override_dirname with its exclude_keys): multirun.yaml's and the kept earlier ones'."""
     from omegaconf import OmegaConf
 
-    return expected_jobs(OmegaConf.load(path), sweep)
+    jobs: dict[Path, list[str]] = {}
+    for path in launch_files(sweep):
+        for job, overrides in expected_jobs(OmegaConf.load(path), sweep):
+            jobs.setdefault(job, overrides)
+    return list(jobs.items())
+
+
+def keep_earlier_launch(sweep: Path, new_jobs: list[tuple[Path, list[str]]]) -> Path | None:
+    """Hydra overwrites multirun.yaml when a sweep folder is launched again (e.g. with other seeds). Keep the
+    earlier launch's as multirun.N.yaml when it asked for jobs the new launch does not, so that the report
+    still expects them; returns the file kept, if any."""
+    current = sweep / "multirun.yaml"
+    if not current.is_file():
+        return None
+    from omegaconf import OmegaConf
+
+    asked = {job for job, _ in expected_jobs(OmegaConf.load(current), sweep)}
+    known = {job for job, _ in new_jobs}
+    for path in launch_files(sweep)[1:]:
+        known |= {job for job, _ in expected_jobs(OmegaConf.load(path), sweep)}
+    if asked <= known:
+        return None
+    kept = sweep / f"multirun.{1 + max((_launch_number(p) for p in launch_files(sweep)[1:]), default=0)}.yaml"
+    kept.write_bytes(current.read_bytes())
+    return kept
 
 
 def expected_jobs(cfg, sweep: Path) -> list[tuple[Path, list[str]]]:

@@ -8,8 +8,15 @@ copy() {   # copy LIVE_SWEEP DEST: completed jobs only
     local src=$LIVE/$1 dest=$2
     [ -d "$src" ] || return 0
     mkdir -p "$dest"
-    # the first launch's multirun.yaml: a rerun that only resumed or skipped jobs rewrites the live one
-    [ -f "$src/multirun.yaml" ] && [ ! -f "$dest/multirun.yaml" ] && cp "$src/multirun.yaml" "$dest/"
+    # every launch's multirun.yaml (the live folder keeps earlier launches as multirun.N.yaml when they asked
+    # for other jobs): the first as multirun.yaml, each one not here yet as the next multirun.N.yaml
+    for launch in "$src"/multirun*.yaml; do
+        [ -f "$launch" ] || continue
+        if [ ! -f "$dest/multirun.yaml" ]; then cp "$launch" "$dest/multirun.yaml"; continue; fi
+        for have in "$dest"/multirun*.yaml; do cmp -s "$launch" "$have" && continue 2; done
+        n=1; while [ -f "$dest/multirun.$n.yaml" ]; do n=$((n + 1)); done
+        cp "$launch" "$dest/multirun.$n.yaml"
+    done
     for rec in "$src"/*/results.json; do
         [ -f "$rec" ] || continue
         grep -q '"status": "completed"' "$rec" || continue
