@@ -35,9 +35,14 @@ class SweepSummary(Callback):
         sweep_dir = Path(config.hydra.sweep.dir)
         try:
             jobs = expected_jobs(config, sweep_dir)
-            kept = keep_earlier_launch(sweep_dir, jobs)     # before Hydra overwrites multirun.yaml
         except Exception:  # noqa: BLE001 - an unusual sweeper: Hydra still says how many it launches
             return
+        try:
+            kept = keep_earlier_launch(sweep_dir, jobs)     # before Hydra overwrites multirun.yaml
+        except Exception as e:  # noqa: BLE001 - an unreadable earlier multirun.yaml must not stop the sweep
+            kept = None
+            log.warning("the earlier multirun.yaml in %s could not be read (%s): the report will not expect "
+                        "its jobs", sweep_dir, e)
         if kept:
             log.info("this sweep folder was launched before with other jobs: that launch is kept as %s", kept.name)
         done = sum(records.is_complete(records.read_record(job)) for job, _ in jobs)
