@@ -53,6 +53,15 @@ def atomic_write(path: str | Path, write: Callable[[IO], None], binary: bool = F
         _write_then_replace(path, write, binary, keep_previous)
 
 
+def remove_stale_temps(folder: str | Path) -> list[Path]:
+    """Delete the temporary files a writer killed outright (SIGKILL, power loss) left in `folder`: they are
+    never read, and a checkpoint's can be large. Call it only where no other process writes."""
+    stale = [p for p in Path(folder).glob(".*.tmp") if p.is_file()]
+    for p in stale:
+        p.unlink(missing_ok=True)
+    return stale
+
+
 def _write_then_replace(path: Path, write: Callable[[IO], None], binary: bool,
                         keep_previous: str | Path | None) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

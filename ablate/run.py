@@ -16,6 +16,7 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from ablate import records
+from ablate.atomic import remove_stale_temps
 from ablate.core import OptimSettings, ScheduleSettings, TrainSettings, TrainState, train
 from ablate.core.checkpoint import CHECKPOINT, PREVIOUS
 from ablate.core.train import resolve_device, resolve_precision
@@ -192,6 +193,7 @@ def run_job(cfg: DictConfig, job_dir: str | Path, overrides: list[str], choices:
         return "skipped"
     record = {"status": None, "seed": cfg.seed, "config": OmegaConf.to_container(cfg, resolve=True),
               "overrides": list(overrides), "choices": dict(choices), "label": label, "job_num": job_num}
+    remove_stale_temps(job_dir)      # left by a job killed mid-write (SIGKILL); this job's folder is its own
     if not (job_dir / CHECKPOINT).exists() and not (job_dir / PREVIOUS).exists():
         (job_dir / records.HISTORY).unlink(missing_ok=True)   # a job started afresh starts its history afresh
     env = environment(cfg.trainer.device)    # provenance of the code that runs, taken before it runs

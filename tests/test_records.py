@@ -95,3 +95,14 @@ def test_a_ctrl_c_during_a_checkpoint_write_lands_after_it_whole(tmp_path):
         save_checkpoint(tmp_path, state)
     back = load_checkpoint(tmp_path)                       # and the file it was writing is whole
     assert back["state"]["epoch"] == 3 and torch.equal(back["state"]["w"], state["state"]["w"])
+
+
+def test_temp_files_of_a_killed_writer_are_removed_and_nothing_else(tmp_path):
+    from ablate.atomic import remove_stale_temps
+    (tmp_path / ".checkpoint.pt.x1y2.tmp").write_bytes(b"half a checkpoint")
+    (tmp_path / ".results.json.ab.tmp").write_text("{")
+    (tmp_path / "results.json").write_text("{}")
+    (tmp_path / "notes.tmp").write_text("a user's file")
+    removed = remove_stale_temps(tmp_path)
+    assert sorted(p.name for p in removed) == [".checkpoint.pt.x1y2.tmp", ".results.json.ab.tmp"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.tmp", "results.json"]
