@@ -221,13 +221,13 @@ def run_job(cfg: DictConfig, job_dir: str | Path, overrides: list[str], choices:
     env.update(device=measured["device"], device_name=device_name(measured["device"]),
                precision=measured.pop("precision"))
     record.update(status=records.COMPLETED, **measured, env=env, wall_seconds=time.time() - start)
-    status = _write_completed(record, job_dir, label)
-    if status == records.COMPLETED:
-        loggers.finish(record)      # after the record is on disk: a logger can add to it, never lose it
-    loggers.close(status)
-    if status == records.COMPLETED:
-        discard_checkpoints(job_dir, keep=bool(cfg.trainer.keep_checkpoint))
-    return status
+    if _write_completed(record, job_dir, label) == records.FAILED:
+        loggers.close(records.FAILED)
+        return records.FAILED
+    loggers.finish(record)          # after the record is on disk: a logger can add to it, never lose it
+    loggers.close(records.COMPLETED)
+    discard_checkpoints(job_dir, keep=bool(cfg.trainer.keep_checkpoint))
+    return records.COMPLETED
 
 
 def _write_failed(record: dict, job_dir: Path, error: Exception, label: str) -> None:

@@ -68,14 +68,18 @@ def launch_files(sweep: Path) -> list[Path]:
     return [p for p in [sweep / "multirun.yaml", *kept] if p.is_file()]
 
 
+def _asked_by(launch: Path, sweep: Path) -> list[tuple[Path, list[str]]]:
+    from omegaconf import OmegaConf
+
+    return expected_jobs(OmegaConf.load(launch), sweep)
+
+
 def expected_job_dirs(sweep: Path) -> list[tuple[Path, list[str]]]:
     """The job folders a sweep's launches ask for (basic sweeper grammar: a,b,c and range(...)), named the way
     Hydra names them (override_dirname with its exclude_keys): multirun.yaml's and the kept earlier ones'."""
-    from omegaconf import OmegaConf
-
     jobs: dict[Path, list[str]] = {}
-    for path in launch_files(sweep):
-        for job, overrides in expected_jobs(OmegaConf.load(path), sweep):
+    for launch in launch_files(sweep):
+        for job, overrides in _asked_by(launch, sweep):
             jobs.setdefault(job, overrides)
     return list(jobs.items())
 
@@ -87,15 +91,11 @@ def keep_earlier_launch(sweep: Path, new_jobs: list[tuple[Path, list[str]]]) -> 
     current = sweep / "multirun.yaml"
     if not current.is_file():
         return None
-    from omegaconf import OmegaConf
-
-    asked = {job for job, _ in expected_jobs(OmegaConf.load(current), sweep)}
-    known = {job for job, _ in new_jobs}
-    for path in launch_files(sweep)[1:]:
-        known |= {job for job, _ in expected_jobs(OmegaConf.load(path), sweep)}
-    if asked <= known:
+    earlier = launch_files(sweep)[1:]
+    known = {job for job, _ in new_jobs} | {job for launch in earlier for job, _ in _asked_by(launch, sweep)}
+    if {job for job, _ in _asked_by(current, sweep)} <= known:
         return None
-    kept = sweep / f"multirun.{1 + max((_launch_number(p) for p in launch_files(sweep)[1:]), default=0)}.yaml"
+    kept = sweep / f"multirun.{1 + max(map(_launch_number, earlier), default=0)}.yaml"
     kept.write_bytes(current.read_bytes())
     return kept
 
