@@ -117,6 +117,10 @@ def test_write_report_files_and_figures_are_not_blank(tmp_path):
         assert (out / name).is_file(), name
     summary = pd.read_csv(out / "summary.csv")
     assert summary.set_index("config").test_acc_mean["loss=ce"] == pytest.approx(0.70)
+    per_class = pd.read_csv(out / "per_class_accuracy.csv").set_index("class")
+    assert per_class.loc["dog", "loss=ce"] == pytest.approx(116 / 165)   # fractions, like every other .csv
+    rows = (out / "per_class_accuracy.md").read_text().splitlines()[2:]
+    assert rows[0] == "| cat | 70.00 | 84.71 |"                           # percent, 2 decimals each
     figs = {p.stem for p in (out / "figures").glob("*.png")}
     assert {"curves", "per_class_delta", "confused_pairs", "confusion_loss=ce"} <= figs
     for png in (out / "figures").glob("*.png"):

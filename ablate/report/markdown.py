@@ -146,10 +146,9 @@ def _classes(report: Report, out: Path, figdir: Path, figures_on: bool) -> list[
                "classes).", ""]
     for k, table in enumerate(tables_by_classes):
         name = "per_class_accuracy" + (f"_{k + 1}" if k else "")
-        _table_files((100 * table).round(2).reset_index(), out, name, pct=set())
         if figures_on:
             md += [f"![per-class accuracy]({_save(figures.per_class_heatmap(table), figdir, name)})", ""]
-        md += [tables.to_markdown((100 * table).round(2).reset_index()), ""]
+        md += [_table_files(table.reset_index(), out, name, pct=set(table.columns)), ""]
     ranked = report.summary[report.summary.n > 0].sort_values("test_acc_mean", ascending=False).config
     if ranked.empty:
         return md
