@@ -46,77 +46,97 @@ def _label(report: Report, df: pd.DataFrame, cols=("config", "from", "to")) -> p
 
 def write(report: Report, out: Path, sweep_dirs, figures: bool = True) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    figdir = out / "figures"
     runs = report.runs.drop(columns=["_record"], errors="ignore")
     runs.to_csv(out / "runs.csv", index=False)
     md = ["# Ablation report", "",
           f"Sweep folder(s): {', '.join(f'`{s}`' for s in sweep_dirs)}. Headline metric: **final-epoch test "
           f"accuracy** (%), mean over seeds with a 95% t-interval. Best validation accuracy is shown for "
           f"reference only: nothing here is selected on the test split.", ""]
+    md += _runs(report, runs)
+    if report.summary.empty or not (report.summary.n > 0).any():
+        (out / "report.md").write_text("\n".join(md + ["No completed runs yet."] + _provenance(runs)) + "\n")
+        return
+    md += _glance(report, out) + _against_reference(report, out)
+    if report.summary.seed_set_differs.any():
+        md += ["**Warning:** configurations were run with different seed sets (see `seeds`); deltas compare "
+               "unpaired seeds.", ""]
+    md += _ladder(report, out) + _deltas(report, out)
+    if figures:
+        md += _figures(report, out / "figures")
+    md += _classes(report, out, out / "figures", figures) + _provenance(runs)
+    (out / "report.md").write_text("\n".join(md) + "\n")
+
+
+def _runs(report: Report, runs: pd.DataFrame) -> list[str]:
+    """How many runs of each status; the ones not completed, listed; configurations with no completed run."""
     n_by = runs.status.value_counts().to_dict() if len(runs) else {}
-    md += ["## Runs", "", ", ".join(f"{v} {k}" for k, v in n_by.items()) or "no runs found", ""]
+    md = ["## Runs", "", ", ".join(f"{v} {k}" for k, v in n_by.items()) or "no runs found", ""]
     not_done = runs[runs.status != "completed"] if len(runs) else runs
     if len(not_done):
         md += ["Not completed (listed, not dropped):", "",
                tables.to_markdown(_label(report, not_done[["config", "seed", "status", "error", "run_dir"]])), ""]
-    if report.summary.empty or not (report.summary.n > 0).any():
-        (out / "report.md").write_text("\n".join(md + ["No completed runs yet."] + _provenance(runs)) + "\n")
-        return
-    empty = [report.labels.get(c, c) for c in report.summary[report.summary.n == 0].config]
-    if empty:
+    empty = [report.labels.get(c, c) for c in report.summary[report.summary.n == 0].config] \
+        if not report.summary.empty else []
+    if empty and (report.summary.n > 0).any():
         md += [f"No completed run yet: {', '.join(f'`{c}`' for c in empty)}. Tables and figures that need "
                f"them leave them out (a line says so where one is left out).", ""]
+    return md
+
+
+def _glance(report: Report, out: Path) -> list[str]:
+    """The compact table a person reads first; the wide summary goes to summary.csv / summary_table.md."""
     summary = report.summary
     summary.to_csv(out / "summary.csv", index=False)
     base = report.labels.get(report.baseline, report.baseline)
-    md += ["## At a glance", "",
-           f"Final-epoch test accuracy (%): mean over seeds [95% t-interval, within 0-100]; the delta against "
-           f"the baseline `{base}` in points [Welch 95% interval] and its verdict (Holm-corrected); the last "
-           f"column is the range of val accuracy over each run's last 5 epochs (mean over seeds), a gauge of "
-           f"how much the final epoch's figure could have moved.", "",
-           _table_files(overview(report), out, "overview", pct=set()), ""]
     show = ["config", "n", "seeds", "test_acc_mean", "test_acc_std", "test_acc_ci_low", "test_acc_ci_high",
             "test_acc_min", "test_acc_max", "test_acc_tta_mean", "best_val_acc_mean", "train_val_gap_mean",
             "test_ece_mean", "test_nll_mean", "train_seconds_mean"]
     _table_files(_label(report, summary[show]), out, "summary_table")
-    md += ["The full summary per configuration (std, min, max, flip-TTA accuracy, best val accuracy, train-val "
-           "gap, ECE, NLL, train time) is in `summary.csv` and `summary_table.md`.", ""]
-    md += _against_reference(report, out)
-    if summary.seed_set_differs.any():
-        md += ["**Warning:** configurations were run with different seed sets (see `seeds`); deltas compare "
-               "unpaired seeds.", ""]
-    if not report.ladder_steps.empty:
-        cols = ["from", "to", "n_from", "n_to", "mean_from", "mean_to", "delta", "ci_low", "ci_high", "p", "p_holm",
-                "verdict", "seeds_for_80pct_power"]
-        md += ["## Ladder: each rung against the previous one", "",
-               "Final-epoch test accuracy (%) per rung [95% t-interval], its flip-TTA accuracy, and the step from "
-               "the rung below in points [Welch 95% interval] with its verdict"
-               + (" and the reference figure" if not report.reference.empty else "") + ".", "",
-               _table_files(ladder_overview(report), out, "ladder_overview", pct=set()), "",
-               "The same steps in full. Delta in points with a Welch 95% interval; p-values Holm-corrected over "
-               "the ladder's steps; "
-               "the verdict is better / worse when the corrected p < 0.05, else unresolved (no test with one seed "
-               "on a side). "
-               "`seeds_for_80pct_power`: seeds per arm that would resolve the observed delta at the observed "
-               "spread.", "", _table_files(_label(report, report.ladder_steps[cols]), out, "ladder"), ""]
+    return ["## At a glance", "",
+            f"Final-epoch test accuracy (%): mean over seeds [95% t-interval, within 0-100]; the delta against "
+            f"the baseline `{base}` in points [Welch 95% interval] and its verdict (Holm-corrected); the last "
+            f"column is the range of val accuracy over each run's last 5 epochs (mean over seeds), a gauge of "
+            f"how much the final epoch's figure could have moved.", "",
+            _table_files(overview(report), out, "overview", pct=set()), "",
+            "The full summary per configuration (std, min, max, flip-TTA accuracy, best val accuracy, train-val "
+            "gap, ECE, NLL, train time) is in `summary.csv` and `summary_table.md`.", ""]
+
+
+def _ladder(report: Report, out: Path) -> list[str]:
+    if report.ladder_steps.empty:
+        return []
+    cols = ["from", "to", "n_from", "n_to", "mean_from", "mean_to", "delta", "ci_low", "ci_high", "p", "p_holm",
+            "verdict", "seeds_for_80pct_power"]
+    return ["## Ladder: each rung against the previous one", "",
+            "Final-epoch test accuracy (%) per rung [95% t-interval], its flip-TTA accuracy, and the step from "
+            "the rung below in points [Welch 95% interval] with its verdict"
+            + (" and the reference figure" if not report.reference.empty else "") + ".", "",
+            _table_files(ladder_overview(report), out, "ladder_overview", pct=set()), "",
+            "The same steps in full. Delta in points with a Welch 95% interval; p-values Holm-corrected over "
+            "the ladder's steps; the verdict is better / worse when the corrected p < 0.05, else unresolved (no "
+            "test with one seed on a side). `seeds_for_80pct_power`: seeds per arm that would resolve the "
+            "observed delta at the observed spread.", "",
+            _table_files(_label(report, report.ladder_steps[cols]), out, "ladder"), ""]
+
+
+def _deltas(report: Report, out: Path) -> list[str]:
+    """Every configuration against the baseline; then the interactions, where the sweep has them."""
+    md = []
+    base = report.labels.get(report.baseline, report.baseline)
     if not report.deltas.empty and not (report.deltas.n_from > 0).any():
-        md += [f"_No deltas against the baseline `{report.labels.get(report.baseline)}`: it has no completed run "
-               f"yet (name another with --baseline)._", ""]
+        md += [f"_No deltas against the baseline `{base}`: it has no completed run yet (name another with "
+               f"--baseline)._", ""]
     elif not report.deltas.empty:
         cols = ["to", "n_from", "n_to", "mean_from", "mean_to", "delta", "ci_low", "ci_high", "p", "p_holm",
                 "verdict", "seeds_for_80pct_power"]
-        md += [f"## Deltas against the baseline `{report.labels.get(report.baseline, report.baseline)}`", "",
+        md += [f"## Deltas against the baseline `{base}`", "",
                "Same columns as above; Holm correction over the comparisons in this table.", "",
                _table_files(_label(report, report.deltas[cols]), out, "deltas"), ""]
     if not report.interactions.empty:
         md += ["## Interactions", "", "The effect of one factor at each level of the other (Welch 95% interval): "
                "when the rows of one factor disagree, the factors interact.", "",
                _table_files(report.interactions, out, "interactions"), ""]
-    if figures:
-        md += _figures(report, figdir)
-    md += _classes(report, out, figdir, figures)
-    md += _provenance(runs)
-    (out / "report.md").write_text("\n".join(md) + "\n")
+    return md
 
 
 def _against_reference(report: Report, out: Path) -> list[str]:
