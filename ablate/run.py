@@ -117,6 +117,17 @@ def resume_checkpoint(cfg: DictConfig, job_dir: Path, ident: dict, settings: Tra
     return checkpoint
 
 
+def _settings(cfg: DictConfig, job_num: int | None, launcher: dict | None):
+    """Place the job (device, threads), seed every generator, and read the training settings."""
+    device, threads = place(cfg.trainer.device, job_num, launcher or {})
+    if threads:
+        torch.set_num_threads(threads)
+    seed_everything(int(cfg.seed))
+    settings = settings_from_config(cfg)
+    settings.device = device
+    return settings
+
+
 def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = None,
               launcher: dict | None = None, reached: dict | None = None, loggers: RunLoggers | None = None,
               sweep_dir: Path | None = None) -> dict:
@@ -125,12 +136,7 @@ def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = 
     completed, for the record of an interrupted job; `loggers` see every epoch."""
     loggers = loggers or RunLoggers({}, label)
     augment, mix = check_config(cfg)
-    device, threads = place(cfg.trainer.device, job_num, launcher or {})
-    if threads:
-        torch.set_num_threads(threads)
-    seed_everything(int(cfg.seed))
-    settings = settings_from_config(cfg)
-    settings.device = device
+    settings = _settings(cfg, job_num, launcher)
     t = cfg.trainer
     config = OmegaConf.to_container(cfg, resolve=True)
     ident = identity(config)
@@ -150,8 +156,8 @@ def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = 
                              resume_state.get("epoch", 0), list(resume_state.get("history", []))))
 
     def on_epoch(row: dict, state: TrainState) -> None:
+        saver(row, state, settings.epochs)      # the checkpoint first: history.csv never shows an unsaved epoch
         records.write_history(job_dir / records.HISTORY, state.history)
-        saver(row, state, settings.epochs)
         if reached is not None:
             reached["epoch"] = state.epoch
         progress(row)
@@ -162,11 +168,7 @@ def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = 
         result = train(model, splits, settings, augment, on_epoch, resume=resume_state or None, mix=mix)
     finally:
         progress.close()
-    p = result.predictions
-    records.write_predictions(job_dir / records.PREDICTIONS, p["predicted"].numpy(), p["confidence"].numpy(),
-                              p["label"].numpy())
-    if t.save_model:
-        save_weights(job_dir / FINAL_WEIGHTS, model, {**weights_meta, "epoch": settings.epochs})
+    _write_outputs(job_dir, result, model, weights_meta if t.save_model else None, settings.epochs)
     return {
         "metrics": result.metrics,
         "confusion_matrix": result.confusion_matrix,
@@ -178,6 +180,15 @@ def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = 
         "precision": result.precision,
         "placement": {"device": result.device, "threads": torch.get_num_threads(), "launcher": launcher or {}},
     }
+
+
+def _write_outputs(job_dir: Path, result, model, weights_meta: dict | None, epochs: int) -> None:
+    """The test predictions (predictions.npz) and, when weights_meta is given, the final weights."""
+    p = result.predictions
+    records.write_predictions(job_dir / records.PREDICTIONS, p["predicted"].numpy(), p["confidence"].numpy(),
+                              p["label"].numpy())
+    if weights_meta is not None:
+        save_weights(job_dir / FINAL_WEIGHTS, model, {**weights_meta, "epoch": epochs})
 
 
 def run_job(cfg: DictConfig, job_dir: str | Path, overrides: list[str], choices: dict, label: str,
