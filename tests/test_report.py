@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from ablate.report import build, stats, write_report
+from ablate.report import build, figures, stats, write_report
 from ablate.report.reference import NOT_MATCHED
 from ablate.report.cli import main as report_main
 from ablate.bench.fake_sweep import write_run, write_sweep
@@ -348,3 +348,27 @@ def test_ladder_overview_by_hand(tmp_path):
     assert table.loc["rung=0_baseline", "step, points [95% CI]"] == "-"
     assert table["reference %"].tolist() == ["70.0", "-", "88.0", "-"]
     assert "| rung=1_cropflip |" in (out / "report.md").read_text().split("## Ladder")[1]
+
+
+def test_ladder_figure_marks_the_reference_figures(tmp_path):
+    r = build(write_sweep(tmp_path / "s", LADDER))
+    fig = figures.ladder(r.summary, r.ladder_steps, r.ladder, r.labels, {"rung=0_baseline": 0.30}, "the lesson")
+    ax = fig.axes[0]
+    marks = [line for line in ax.get_lines() if line.get_label() == "the lesson"]
+    assert len(marks) == 1
+    assert marks[0].get_ydata()[0] == pytest.approx(30) and np.isnan(marks[0].get_ydata()[1:]).all()
+    assert ax.get_ylim()[0] < 30 < ax.get_ylim()[1]                  # far below every rung, still on the axis
+    assert {t.get_text() for t in ax.get_legend().get_texts()} == {"the lesson", "ours"}
+    assert figures.ladder(r.summary, r.ladder_steps, r.ladder, r.labels).axes[0].get_legend() is None
+
+
+def test_a_rewritten_report_drops_figures_it_no_longer_shows(tmp_path):
+    sweep = write_sweep(tmp_path / "s", {"aug=none": BASE, "aug=cropflip": AUG})
+    out = write_report(sweep)
+    stale = [out / "figures" / "confusion_old_name.png", out / "figures" / "confusion_old_name.svg"]
+    for path in stale:
+        path.write_bytes(b"from an earlier report")
+    write_report(sweep)
+    assert not any(path.exists() for path in stale)
+    shown = set(re.findall(r"\(figures/([^)]+)\.png\)", (out / "report.md").read_text()))
+    assert {p.stem for p in (out / "figures").glob("*.png")} == shown == {p.stem for p in (out / "figures").glob("*.svg")}

@@ -59,8 +59,10 @@ def curves(histories: pd.DataFrame, labels: dict[str, str]):
     return fig
 
 
-def ladder(summary: pd.DataFrame, steps: pd.DataFrame, order: list[str], labels: dict[str, str]):
-    """Mean test accuracy per rung with its 95% interval, and each step's gain with its Welch interval.
+def ladder(summary: pd.DataFrame, steps: pd.DataFrame, order: list[str], labels: dict[str, str],
+           reference: dict[str, float] | None = None, reference_name: str = "reference"):
+    """Mean test accuracy per rung with its 95% interval, and each step's gain with its Welch interval;
+    `reference` (config -> accuracy in [0, 1]) adds the published figure of each rung that has one.
 
     Points, not bars: the axis does not start at zero, and bars would exaggerate the gains.
     """
@@ -70,19 +72,25 @@ def ladder(summary: pd.DataFrame, steps: pd.DataFrame, order: list[str], labels:
     mean = 100 * s.test_acc_mean.values
     err = 100 * np.vstack([s.test_acc_mean - s.test_acc_ci_low, s.test_acc_ci_high - s.test_acc_mean])
     ax.plot(x, mean, "-", color="tab:blue", alpha=0.4)
-    ax.errorbar(x, mean, yerr=np.nan_to_num(err), fmt="o", color="tab:blue", ecolor="black", capsize=4)
+    ax.errorbar(x, mean, yerr=np.nan_to_num(err), fmt="o", color="tab:blue", ecolor="black", capsize=4,
+                label="ours")
+    ref = 100 * np.array([(reference or {}).get(c, np.nan) for c in order], dtype=float)
+    if np.isfinite(ref).any():
+        ax.plot(x, ref, "D", mfc="none", color="tab:gray", markersize=7, label=reference_name)
+        ax.legend(loc="best", fontsize=7)
     for i, step in enumerate(steps.itertuples(), start=1):
         if not np.isfinite(mean[i]) or not np.isfinite(step.delta):
             continue
         interval = (f"[{100 * step.ci_low:+.2f}, {100 * step.ci_high:+.2f}]" if np.isfinite(step.ci_low)
                     else "(no interval: n < 2)")
-        ax.annotate(f"{100 * step.delta:+.2f}\n{interval}\n{step.verdict}", (i, mean[i]), textcoords="offset points",
-                    xytext=(0, 12), ha="center", fontsize=7)
+        above = np.nanmax([mean[i] + np.nan_to_num(err[1][i]), ref[i]])     # clear of the interval and reference
+        ax.annotate(f"{100 * step.delta:+.2f}\n{interval}\n{step.verdict}", (i, above), textcoords="offset points",
+                    xytext=(0, 8), ha="center", fontsize=7)
     ax.set_xticks(x, [labels.get(c, c) for c in order], rotation=20, ha="right", fontsize=8)
     ax.set_xlim(-0.5, len(order) - 0.5)
     ax.set_ylabel("final test accuracy (%)")
-    top = np.nanmax(mean + np.nan_to_num(err[1]))
-    bottom = np.nanmin(mean - np.nan_to_num(err[0])) - 2
+    top = np.nanmax(np.concatenate([mean + np.nan_to_num(err[1]), ref]))
+    bottom = np.nanmin(np.concatenate([mean - np.nan_to_num(err[0]), ref])) - 2
     ax.set_ylim(bottom, top + 0.32 * (top - bottom))        # room for three lines of text above the top rung
     ax.grid(axis="y", alpha=0.3)
     ax.set_title("final test accuracy per rung (mean, 95% t-interval)\nabove each rung: its gain over the "

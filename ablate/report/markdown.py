@@ -1,6 +1,7 @@
 """Write a Report to disk: CSV, Markdown and LaTeX tables, PNG + SVG figures, and report.md around them."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -65,6 +66,16 @@ def write(report: Report, out: Path, sweep_dirs, figures: bool = True) -> None:
         md += _figures(report, out / "figures")
     md += _classes(report, out, out / "figures", figures) + _provenance(runs)
     (out / "report.md").write_text("\n".join(md) + "\n")
+    _remove_stale_figures(out / "figures", "\n".join(md))
+
+
+def _remove_stale_figures(figdir: Path, md: str) -> None:
+    """Delete the figures an earlier report wrote here that this one does not show (a renamed configuration's
+    confusion matrix, say), so the folder holds what report.md shows and nothing older."""
+    shown = set(re.findall(r"\]\(figures/([^)/]+)\.png\)", md))
+    for path in [*figdir.glob("*.png"), *figdir.glob("*.svg")]:
+        if path.stem not in shown:
+            path.unlink()
 
 
 def _runs(report: Report, runs: pd.DataFrame) -> list[str]:
@@ -217,9 +228,11 @@ def _figures(report: Report, figdir: Path) -> list[str]:
     if len(report.ladder) > 1 and len(done_rungs) < 2:
         md += ["_No ladder figure yet: fewer than two rungs have a completed run._", ""]
     elif len(report.ladder) > 1:
-        path = _save(figures.ladder(report.summary, report.ladder_steps, report.ladder, report.labels),
-                     figdir, "ladder")
-        md += [f"![ladder]({path})", "", "Cumulative gains up the ladder.", ""]
+        ref = dict(zip(report.reference.config, report.reference.reference)) if not report.reference.empty else {}
+        path = _save(figures.ladder(report.summary, report.ladder_steps, report.ladder, report.labels, ref,
+                                    "reference figure"), figdir, "ladder")
+        md += [f"![ladder]({path})", "", "Cumulative gains up the ladder"
+               + (" (open diamonds: the reference figures)." if ref else "."), ""]
     for config in configs:
         if report.summary.set_index("config").loc[config, "n"] == 0:
             continue
