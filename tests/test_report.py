@@ -372,3 +372,30 @@ def test_a_rewritten_report_drops_figures_it_no_longer_shows(tmp_path):
     assert not any(path.exists() for path in stale)
     shown = set(re.findall(r"\(figures/([^)]+)\.png\)", (out / "report.md").read_text()))
     assert {p.stem for p in (out / "figures").glob("*.png")} == shown == {p.stem for p in (out / "figures").glob("*.svg")}
+
+
+def test_labels_of_a_ladder_with_a_rung_not_yet_run_plus_a_grid_cell(tmp_path):
+    # what the CPU campaign's report reads: rungs 0-2 done, rung 3 started without a record, and the 2x2's
+    # fourth cell from a plain sweep; settings every recorded run shares (data, model, ...) stay out of labels
+    shared = {"data": "cifar10", "model": "small_cnn", "optim": "sgd", "loss": "ce"}
+    ladder = {"0_baseline": ("none", "none"), "1_cropflip": ("cropflip", "none"), "2_cosine": ("cropflip", "cosine")}
+    for rung, (aug, schedule) in ladder.items():
+        write_run(tmp_path / "ladder" / f"rung={rung},seed=0", [f"rung={rung}"], 0, 0.8)
+    started = tmp_path / "ladder" / "rung=3_label_smoothing,seed=0" / ".hydra"
+    started.mkdir(parents=True)
+    (started / "overrides.yaml").write_text("- rung=3_label_smoothing\n- seed=0\n")
+    write_run(tmp_path / "grid" / "aug=none,schedule=cosine,seed=0", ["aug=none", "schedule=cosine"], 0, 0.8)
+    for path in tmp_path.rglob("results.json"):
+        rec = json.loads(path.read_text())
+        rung = next((o.split("=")[1] for o in rec["overrides"] if o.startswith("rung=")), None)
+        aug, schedule = ladder[rung] if rung else ("none", "cosine")
+        rec["choices"] = {**shared, "aug": aug, "schedule": schedule, "rung": rung}
+        rec["config"] = {"aug": aug, "schedule": schedule, "seed": 0}
+        path.write_text(json.dumps(rec))
+    r = build([tmp_path / "ladder", tmp_path / "grid"])
+    assert sorted(r.labels.values()) == ["aug=none schedule=cosine", "rung=0_baseline aug=none schedule=none",
+                                         "rung=1_cropflip aug=cropflip schedule=none",
+                                         "rung=2_cosine aug=cropflip schedule=cosine", "rung=3_label_smoothing"]
+    at = r.interactions.set_index(["factor", "at"])
+    assert set(at.index) == {("aug", "schedule=none"), ("aug", "schedule=cosine"), ("schedule", "aug=none"),
+                             ("schedule", "aug=cropflip")}

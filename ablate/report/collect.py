@@ -191,8 +191,9 @@ def _names(ids: list[str], firsts: pd.DataFrame) -> dict[str, str]:
     choices = {i: {k: v for k, v in (recs[i].get("choices") or {}).items()
                    if not k.startswith("hydra") and k not in BUNDLES} for i in ids}
     tokens = {i: set() for i in ids}
+    recorded = [i for i in ids if recs[i]]     # a job with no record yet knows only its overrides: not a difference
     for group in sorted(set().union(*choices.values())):
-        if len({choices[i].get(group) for i in ids}) > 1:
+        if len({choices[i].get(group) for i in recorded}) > 1:
             for i in ids:
                 if group in choices[i]:
                     tokens[i].add(f"{group}={choices[i][group]}")
