@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sps
 
-from ablate.report import build, figures, stats, write_report
+from ablate.report import build, figures, glance, stats, write_report
 from ablate.report.reference import NOT_MATCHED
 from ablate.report.cli import main as report_main
 from ablate.bench.fake_sweep import write_run, write_sweep
@@ -108,6 +108,10 @@ def test_interactions_for_a_factorial_sweep(tmp_path):
     assert i[("aug", "schedule=cosine")] == pytest.approx(0.13)
     assert i[("schedule", "aug=none")] == pytest.approx(0.05)
     assert i[("schedule", "aug=cropflip")] == pytest.approx(0.03)
+    text = glance.glance(r)                  # what the terminal shows at the end of the sweep
+    row = next(line for line in text.splitlines() if "| aug | none -> cropflip | schedule=cosine |" in line)
+    w = stats.welch([0.75, 0.76, 0.74], [0.88, 0.89, 0.87])
+    assert row.endswith(f"| 3/3 | {100 * w['delta']:+.2f} [{100 * w['low']:+.2f}, {100 * w['high']:+.2f}] |")
 
 
 def test_write_report_files_and_figures_are_not_blank(tmp_path):

@@ -56,6 +56,15 @@ def ladder_overview(report: Report) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def interactions_overview(report: Report) -> pd.DataFrame:
+    """One line per simple effect: a factor's change at one level of the others, in points [CI]."""
+    if report.interactions.empty:
+        return pd.DataFrame()
+    return pd.DataFrame([{"factor": i.factor, "change": i.change, "at": i.at, "n": i.n,
+                          "delta, points [95% CI]": interval(i.delta, i.ci_low, i.ci_high, signed=True)}
+                         for i in report.interactions.itertuples()])
+
+
 def glance(report: Report) -> str:
     """The at-a-glance tables as text, for the terminal at the end of a sweep or of `python -m ablate.report`."""
     if report.summary.empty or not (report.summary.n > 0).any():
@@ -66,4 +75,8 @@ def glance(report: Report) -> str:
     ladder = ladder_overview(report)
     if not ladder.empty:
         text += "\n\nthe ladder, each rung against the one below:\n" + tables.to_markdown(ladder, set())
+    effects = interactions_overview(report)
+    if not effects.empty:
+        text += ("\n\neach factor's effect at each level of the others (rows of one factor that disagree: the "
+                 "factors interact):\n" + tables.to_markdown(effects, set()))
     return text
