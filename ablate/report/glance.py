@@ -32,6 +32,11 @@ def overview(report: Report) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def reference_figures(report: Report) -> dict[str, float]:
+    """config -> the published test accuracy (a fraction) of each configuration --reference names."""
+    return {} if report.reference.empty else dict(zip(report.reference.config, report.reference.reference))
+
+
 def ladder_overview(report: Report) -> pd.DataFrame:
     """One line per rung: n, test accuracy [CI], flip-TTA accuracy, the step from the rung below [CI] and its
     verdict, and the published figure when the report has a reference (--reference)."""
@@ -39,7 +44,7 @@ def ladder_overview(report: Report) -> pd.DataFrame:
         return pd.DataFrame()
     summary = report.summary.set_index("config")
     steps = report.ladder_steps.set_index("to") if not report.ladder_steps.empty else pd.DataFrame()
-    reference = {} if report.reference.empty else dict(zip(report.reference.config, report.reference.reference))
+    reference = reference_figures(report)
     rows = []
     for rung in report.ladder:
         s = summary.loc[rung]

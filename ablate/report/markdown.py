@@ -10,7 +10,7 @@ import pandas as pd
 from ablate.provenance import environment
 from ablate.report import classes, figures, gallery, tables
 from ablate.report.build import Report
-from ablate.report.glance import interval, ladder_overview, overview
+from ablate.report.glance import interval, ladder_overview, overview, reference_figures
 
 PCT = {"test_acc_mean", "test_acc_std", "test_acc_ci_low", "test_acc_ci_high", "test_acc_min", "test_acc_max",
        "test_acc_tta_mean", "best_val_acc_mean", "final_val_acc_mean", "train_val_gap_mean", "test_ece_mean",
@@ -228,7 +228,7 @@ def _figures(report: Report, figdir: Path) -> list[str]:
     if len(report.ladder) > 1 and len(done_rungs) < 2:
         md += ["_No ladder figure yet: fewer than two rungs have a completed run._", ""]
     elif len(report.ladder) > 1:
-        ref = dict(zip(report.reference.config, report.reference.reference)) if not report.reference.empty else {}
+        ref = reference_figures(report)
         path = _save(figures.ladder(report.summary, report.ladder_steps, report.ladder, report.labels, ref,
                                     "reference figure"), figdir, "ladder")
         md += [f"![ladder]({path})", "", "Cumulative gains up the ladder"
