@@ -63,9 +63,31 @@ def test_holm_by_hand():
 
 def test_seeds_for_power_matches_the_textbook_value():
     # d = 1 (delta = sd): a two-sided two-sample t-test needs 17 per group for 80% power
-    assert stats.seeds_for_power(1.0, 1.0) == 17
-    assert stats.seeds_for_power(0.0, 1.0) == math.inf
-    assert math.isnan(stats.seeds_for_power(1.0, math.nan))     # one seed: the spread is unknown, not infinite
+    assert stats.seeds_for_power(1.0, 1.0, 1.0) == 17
+    assert stats.seeds_for_power(0.0, 1.0, 1.0) == math.inf
+    assert math.isnan(stats.seeds_for_power(1.0, math.nan, 1.0))     # one seed: the spread is unknown, not infinite
+    assert stats.seeds_for_power(1.0, 1.0, 1.0, alpha=0.05 / 3) > 17   # a stricter level needs more seeds
+
+
+def test_seeds_for_power_follows_welch_when_one_arm_is_noisy():
+    # the 20-epoch ladder's first step at two seeds a side: baseline 68.16 / 65.36, crop + flip 75.90 / 75.80.
+    # A pooled-variance count said 2 seeds would do, while Welch's test at those two seeds left it unresolved.
+    base, aug = [68.16, 65.36], [75.90, 75.80]
+    delta = sum(aug) / 2 - sum(base) / 2
+    assert stats.welch(base, aug)["p"] * 3 > 0.05                     # unresolved after Holm over 3 steps
+    need = stats.seeds_for_power(delta, stats.sd(base), stats.sd(aug), alpha=0.05 / 3)
+    assert 2 < need < 10
+    # the same total spread split evenly between the arms needs fewer seeds than when one arm holds it all
+    even = math.sqrt((stats.sd(base) ** 2 + stats.sd(aug) ** 2) / 2)
+    assert stats.seeds_for_power(delta, even, even, alpha=0.05 / 3) <= need
+
+
+def test_seeds_for_power_is_monotone_where_scipy_tails_underflow():
+    # a big delta at a tiny spread on one side: scipy's noncentral t gives NaN for the far tail at some n,
+    # which once skipped those n (and said 9 seeds where 3 had 96% power)
+    assert stats.seeds_for_power(15.93, 1.98, 0.099, alpha=0.05 / 3) == 3
+    needs = [stats.seeds_for_power(d, 1.98, 0.1, alpha=0.05 / 3) for d in (4, 8, 12, 16, 20)]
+    assert needs == sorted(needs, reverse=True)
 
 
 def test_ladder_steps_with_holm(tmp_path):

@@ -125,8 +125,9 @@ def _ladder(report: Report, out: Path) -> list[str]:
             _table_files(ladder_overview(report), out, "ladder_overview", pct=set()), "",
             "The same steps in full. Delta in points with a Welch 95% interval; p-values Holm-corrected over "
             "the ladder's steps; the verdict is better / worse when the corrected p < 0.05, else unresolved (no "
-            "test with one seed on a side). `seeds_for_80pct_power`: seeds per arm that would resolve the "
-            "observed delta at the observed spread.", "",
+            "test with one seed on a side). `seeds_for_80pct_power`: seeds per arm at which the same Welch test "
+            "would resolve the observed delta with 80% power, given each side's observed spread, at the "
+            "Bonferroni level 0.05 / (comparisons in the table), which bounds Holm's.", "",
             _table_files(_label(report, report.ladder_steps[cols]), out, "ladder"), ""]
 
 

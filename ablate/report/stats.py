@@ -69,35 +69,47 @@ def verdict(delta: float, p_adjusted: float, alpha: float = ALPHA) -> str:
     return "better" if delta > 0 else "worse"
 
 
-def seeds_for_power(delta: float, sd: float, power: float = 0.8, alpha: float = ALPHA, cap: int = 1000) -> float:
-    """Seeds per arm for a two-sided two-sample t-test to detect `delta` at spread `sd` with `power`.
+def seeds_for_power(delta: float, sd_a: float, sd_b: float, power: float = 0.8, alpha: float = ALPHA,
+                    cap: int = 1000) -> float:
+    """Seeds per arm at which Welch's two-sided t-test (the test behind every verdict) detects `delta` with
+    `power` at level `alpha`, when the two arms have spreads `sd_a` and `sd_b`.
 
-    Uses the noncentral t distribution. inf when delta is 0 or the need passes `cap`; NaN when the spread is
+    The noncentral t with the Welch-Satterthwaite degrees of freedom for n seeds a side, so an arm whose
+    spread dwarfs the other's needs more seeds than a pooled-variance test would say (with equal spreads it
+    is the textbook two-sample figure). inf when delta is 0 or the need passes `cap`; NaN when a spread is
     unknown (fewer than 2 seeds on a side), since nothing can be said then.
     """
-    if not (math.isfinite(delta) and math.isfinite(sd)):
+    if not all(math.isfinite(v) for v in (delta, sd_a, sd_b)):
         return math.nan
     if delta == 0:
         return math.inf
-    if sd == 0:
+    va, vb = sd_a ** 2, sd_b ** 2
+    if va + vb == 0:
         return 2
     z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
-    guess = 2 * (z * sd / delta) ** 2          # the normal approximation never overestimates n
+    guess = (z / delta) ** 2 * (va + vb)       # the normal approximation never overestimates n
     if guess > cap:
         return math.inf
     for n in range(max(2, int(guess) - 1), cap + 1):
-        df = 2 * n - 2
-        nc = abs(delta) / (sd * math.sqrt(2 / n))
-        crit = stats.t.ppf(1 - alpha / 2, df)
-        achieved = stats.nct.sf(crit, df, nc) + stats.nct.cdf(-crit, df, nc)
-        if achieved >= power:
+        df = (n - 1) * (va + vb) ** 2 / (va ** 2 + vb ** 2)
+        nc = abs(delta) / math.sqrt((va + vb) / n)
+        if _two_sided_power(stats.t.ppf(1 - alpha / 2, df), df, nc) >= power:
             return n
     return math.inf
 
 
-def pooled_sd(a, b) -> float:
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
-    if len(a) < 2 or len(b) < 2:
-        return math.nan
-    return math.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
+def _two_sided_power(crit: float, df: float, nc: float) -> float:
+    """P(|T| > crit) for T noncentral t (nc >= 0). scipy returns NaN for a far tail at a large nc: the tail
+    below -crit is then ~0, and the one above crit is 1 - cdf."""
+    upper = stats.nct.sf(crit, df, nc)
+    if not math.isfinite(upper):
+        upper = 1 - stats.nct.cdf(crit, df, nc)
+    lower = stats.nct.cdf(-crit, df, nc)
+    return float(upper + (lower if math.isfinite(lower) else 0.0))
+
+
+def sd(x) -> float:
+    """The sample standard deviation of the finite values (NaN with fewer than 2)."""
+    x = np.asarray(x, dtype=float)
+    x = x[np.isfinite(x)]
+    return float(x.std(ddof=1)) if len(x) >= 2 else math.nan
