@@ -7,6 +7,8 @@ LIVE=${LIVE:-/root/campaign}
 copy() {   # copy LIVE_SWEEP DEST: completed jobs only
     local src=$LIVE/$1 dest=$2
     [ -d "$src" ] || return 0
+    # nothing until a job has completed (a sweep that has only just begun leaves no folder here)
+    grep -qs '"status": "completed"' "$src"/*/results.json || return 0
     mkdir -p "$dest"
     # every launch's multirun.yaml (the live folder keeps earlier launches as multirun.N.yaml when they asked
     # for other jobs): the first as multirun.yaml, each one not here yet as the next multirun.N.yaml
@@ -32,10 +34,12 @@ copy ladder experiments/results/ladder_cpu/ladder
 copy readme_2x2 experiments/results/ladder_cpu/readme_2x2
 copy ladder_widths32 experiments/results/ladder_widths/widths_32
 copy mnist_to_cifar experiments/results/mnist_to_cifar
+copy resnet18_94 experiments/results/resnet18_94
 report() { [ -d "$1" ] && python -m ablate.report "${@}" || true; }
 report experiments/bench/precision_parity --baseline trainer.precision=fp32
 report experiments/results/ladder_short_cpu
 report experiments/results/mnist_to_cifar --baseline "data=fashion_mnist model=simple_cnn"
+report experiments/results/resnet18_94
 ladder_cpu=()
 for d in experiments/results/ladder_cpu/ladder experiments/results/ladder_cpu/readme_2x2; do
     ls "$d"/*/results.json > /dev/null 2>&1 && ladder_cpu+=("$d")
