@@ -158,7 +158,7 @@ class Flaky(Recorder):
 
 
 @pytest.fixture
-def test_loggers():
+def fake_loggers():
     made = {}
     for name, cls in (("recorder", Recorder), ("flaky", Flaky)):
         register_logger(name)(lambda cls=cls, name=name: made.setdefault(name, cls()))
@@ -168,7 +168,7 @@ def test_loggers():
 
 
 def test_a_failing_logger_warns_once_and_the_run_and_other_loggers_go_on(make_cfg, tmp_path, caplog,
-                                                                         test_loggers):
+                                                                         fake_loggers):
     cfg = make_cfg([*TINY, "trainer.epochs=3"])
     with open_dict(cfg):
         cfg.logger = {"flaky": {}, "recorder": {}}
@@ -176,8 +176,8 @@ def test_a_failing_logger_warns_once_and_the_run_and_other_loggers_go_on(make_cf
         assert run_job(cfg, tmp_path / "job", [], {}, "job") == "completed"
     warnings = [r.message for r in caplog.records if "logger flaky failed" in r.getMessage()]
     assert len(warnings) == 1 and "No space left" in caplog.text
-    assert test_loggers["flaky"].calls == [("start", 0), ("epoch", 1)]           # off after its failure
-    assert test_loggers["recorder"].calls == [("start", 0), ("epoch", 1), ("epoch", 2), ("epoch", 3),
+    assert fake_loggers["flaky"].calls == [("start", 0), ("epoch", 1)]           # off after its failure
+    assert fake_loggers["recorder"].calls == [("start", 0), ("epoch", 1), ("epoch", 2), ("epoch", 3),
                                               ("finish", "completed"), ("close", "completed")]
 
 
