@@ -384,8 +384,21 @@ def test_ladder_figure_marks_the_reference_figures(tmp_path):
     assert len(marks) == 1
     assert marks[0].get_ydata()[0] == pytest.approx(30) and np.isnan(marks[0].get_ydata()[1:]).all()
     assert ax.get_ylim()[0] < 30 < ax.get_ylim()[1]                  # far below every rung, still on the axis
-    assert {t.get_text() for t in ax.get_legend().get_texts()} == {"the lesson", "ours"}
+    assert {t.get_text() for t in ax.get_legend().get_texts()} == {"the lesson", "ours (mean, 95% interval)"}
     assert figures.ladder(r.summary, r.ladder_steps, r.ladder, r.labels).axes[0].get_legend() is None
+
+
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_ladder_figure_shows_each_seeds_run_once_a_rung_has_two(tmp_path, n):
+    r = build(write_sweep(tmp_path / "s", {k: v[:n] for k, v in LADDER.items()}))
+    ax = figures.ladder(r.summary, r.ladder_steps, r.ladder, r.labels, runs=r.runs).axes[0]
+    dots = [line for line in ax.get_lines() if line.get_label() == "each seed's run"]
+    if n == 1:      # the mean is the run: nothing to add
+        assert not dots and ax.get_legend() is None
+        return
+    shown = sorted(np.round(dots[0].get_ydata(), 6))
+    assert shown == sorted(np.round([100 * a for v in LADDER.values() for a in v[:n]], 6))
+    assert ax.get_ylim()[0] < min(shown) and max(shown) < ax.get_ylim()[1]
 
 
 def test_a_rewritten_report_drops_figures_it_no_longer_shows(tmp_path):

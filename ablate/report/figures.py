@@ -60,9 +60,12 @@ def curves(histories: pd.DataFrame, labels: dict[str, str]):
 
 
 def ladder(summary: pd.DataFrame, steps: pd.DataFrame, order: list[str], labels: dict[str, str],
-           reference: dict[str, float] | None = None, reference_name: str = "reference"):
+           reference: dict[str, float] | None = None, reference_name: str = "reference",
+           runs: pd.DataFrame | None = None):
     """Mean test accuracy per rung with its 95% interval, and each step's gain with its Welch interval;
-    `reference` (config -> accuracy in [0, 1]) adds the published figure of each rung that has one.
+    `reference` (config -> accuracy in [0, 1]) adds the published figure of each rung that has one; `runs`
+    adds every completed run as a small dot beside its rung, once some rung has two seeds (with two seeds a
+    t-interval is 12.7 standard errors wide: the dots show what was actually measured).
 
     Points, not bars: the axis does not start at zero, and bars would exaggerate the gains.
     """
@@ -73,10 +76,12 @@ def ladder(summary: pd.DataFrame, steps: pd.DataFrame, order: list[str], labels:
     err = 100 * np.vstack([s.test_acc_mean - s.test_acc_ci_low, s.test_acc_ci_high - s.test_acc_mean])
     ax.plot(x, mean, "-", color="tab:blue", alpha=0.4)
     ax.errorbar(x, mean, yerr=np.nan_to_num(err), fmt="o", color="tab:blue", ecolor="black", capsize=4,
-                label="ours")
+                label="ours (mean, 95% interval)")
+    dots = _seed_dots(ax, runs, order) if runs is not None and (s.n >= 2).any() else np.array([])
     ref = 100 * np.array([(reference or {}).get(c, np.nan) for c in order], dtype=float)
     if np.isfinite(ref).any():
         ax.plot(x, ref, "D", mfc="none", color="tab:gray", markersize=7, label=reference_name)
+    if np.isfinite(ref).any() or len(dots):
         ax.legend(loc="best", fontsize=7)
     for i, step in enumerate(steps.itertuples(), start=1):
         if not np.isfinite(mean[i]) or not np.isfinite(step.delta):
@@ -89,14 +94,26 @@ def ladder(summary: pd.DataFrame, steps: pd.DataFrame, order: list[str], labels:
     ax.set_xticks(x, [labels.get(c, c) for c in order], rotation=20, ha="right", fontsize=8)
     ax.set_xlim(-0.5, len(order) - 0.5)
     ax.set_ylabel("final test accuracy (%)")
-    top = np.nanmax(np.concatenate([mean + np.nan_to_num(err[1]), ref]))
-    bottom = np.nanmin(np.concatenate([mean - np.nan_to_num(err[0]), ref])) - 2
+    top = np.nanmax(np.concatenate([mean + np.nan_to_num(err[1]), ref, dots]))
+    bottom = np.nanmin(np.concatenate([mean - np.nan_to_num(err[0]), ref, dots])) - 2
     ax.set_ylim(bottom, top + 0.32 * (top - bottom))        # room for three lines of text above the top rung
     ax.grid(axis="y", alpha=0.3)
     ax.set_title("final test accuracy per rung (mean, 95% t-interval)\nabove each rung: its gain over the "
                  "previous rung [Welch 95% interval]", fontsize=8, wrap=True)
     fig.tight_layout()
     return fig
+
+
+def _seed_dots(ax, runs: pd.DataFrame, order: list[str]) -> np.ndarray:
+    """Each completed run's final test accuracy (%) as a small dot just right of its rung; returns them."""
+    done = completed(runs)
+    xs, ys = [], []
+    for i, config in enumerate(order):
+        acc = 100 * done[done.config == config].test_acc.dropna().to_numpy(dtype=float)
+        xs += [i + 0.12] * len(acc)
+        ys += acc.tolist()
+    ax.plot(xs, ys, ".", color="tab:orange", markersize=5, alpha=0.8, label="each seed's run")
+    return np.array(ys, dtype=float)
 
 
 def confusion(runs: pd.DataFrame, config: str, label: str):

@@ -231,9 +231,10 @@ def _figures(report: Report, figdir: Path) -> list[str]:
     elif len(report.ladder) > 1:
         ref = reference_figures(report)
         path = _save(figures.ladder(report.summary, report.ladder_steps, report.ladder, report.labels, ref,
-                                    "reference figure"), figdir, "ladder")
+                                    "reference figure", report.runs), figdir, "ladder")
         md += [f"![ladder]({path})", "", "Cumulative gains up the ladder"
-               + (" (open diamonds: the reference figures)." if ref else "."), ""]
+               + (" (open diamonds: the reference figures)" if ref else "")
+               + ("; small dots: each seed's run" if (report.summary.n >= 2).any() else "") + ".", ""]
     for config in configs:
         if report.summary.set_index("config").loc[config, "n"] == 0:
             continue
