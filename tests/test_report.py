@@ -388,6 +388,19 @@ def test_ladder_figure_marks_the_reference_figures(tmp_path):
     assert figures.ladder(r.summary, r.ladder_steps, r.ladder, r.labels).axes[0].get_legend() is None
 
 
+def test_ladder_figure_keeps_its_notes_inside_the_axes_with_long_names(tmp_path):
+    # a ladder pooled with a 2x2 names every factor; the top rung's reference sits above it
+    r = build(write_sweep(tmp_path / "s", {k: v[:1] for k, v in LADDER.items()}))
+    long = {c: f"{c} aug=cropflip loss=label_smoothing schedule=cosine" for c in r.ladder}
+    fig = figures.ladder(r.summary, r.ladder_steps, r.ladder, long, {r.ladder[2]: 0.95}, "the lesson")
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    box = ax.get_window_extent(renderer)
+    assert len(ax.texts) == 3
+    assert all(box.y0 < t.get_window_extent(renderer).y1 <= box.y1 + 1 for t in ax.texts)
+    assert all("\n" in t.get_text() for t in ax.get_xticklabels())      # wrapped, not rotated off the figure
+
+
 @pytest.mark.parametrize("n", [1, 2, 5])
 def test_ladder_figure_shows_each_seeds_run_once_a_rung_has_two(tmp_path, n):
     r = build(write_sweep(tmp_path / "s", {k: v[:n] for k, v in LADDER.items()}))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import re
+import textwrap
 
 import matplotlib
 
@@ -83,25 +84,44 @@ def ladder(summary: pd.DataFrame, steps: pd.DataFrame, order: list[str], labels:
         ax.plot(x, ref, "D", mfc="none", color="tab:gray", markersize=7, label=reference_name)
     if np.isfinite(ref).any() or len(dots):
         ax.legend(loc="best", fontsize=7)
+    notes = []
     for i, step in enumerate(steps.itertuples(), start=1):
         if not np.isfinite(mean[i]) or not np.isfinite(step.delta):
             continue
         interval = (f"[{100 * step.ci_low:+.2f}, {100 * step.ci_high:+.2f}]" if np.isfinite(step.ci_low)
                     else "(no interval: n < 2)")
         above = np.nanmax([mean[i] + np.nan_to_num(err[1][i]), ref[i]])     # clear of the interval and reference
-        ax.annotate(f"{100 * step.delta:+.2f}\n{interval}\n{step.verdict}", (i, above), textcoords="offset points",
-                    xytext=(0, 8), ha="center", fontsize=7)
-    ax.set_xticks(x, [labels.get(c, c) for c in order], rotation=20, ha="right", fontsize=8)
+        notes.append(ax.annotate(f"{100 * step.delta:+.2f}\n{interval}\n{step.verdict}", (i, above),
+                                 textcoords="offset points", xytext=(0, 8), ha="center", fontsize=7))
+    # a long configuration name (a ladder pooled with a factorial names every factor) wraps onto lines
+    ax.set_xticks(x, [textwrap.fill(labels.get(c, c), 22, break_long_words=False, break_on_hyphens=False)
+                      for c in order], fontsize=8)
     ax.set_xlim(-0.5, len(order) - 0.5)
     ax.set_ylabel("final test accuracy (%)")
     top = np.nanmax(np.concatenate([mean + np.nan_to_num(err[1]), ref, dots]))
     bottom = np.nanmin(np.concatenate([mean - np.nan_to_num(err[0]), ref, dots])) - 2
-    ax.set_ylim(bottom, top + 0.32 * (top - bottom))        # room for three lines of text above the top rung
+    ax.set_ylim(bottom, top + 0.04 * (top - bottom))       # the notes above the rungs get their room below
     ax.grid(axis="y", alpha=0.3)
     ax.set_title("final test accuracy per rung (mean, 95% t-interval)\nabove each rung: its gain over the "
                  "previous rung [Welch 95% interval]", fontsize=8, wrap=True)
     fig.tight_layout()
+    _raise_top_to_fit(fig, ax, notes)
     return fig
+
+
+def _raise_top_to_fit(fig, ax, texts) -> None:
+    """Raise the y-axis top until every text drawn above a point lies inside the axes: how much room three
+    lines of text need in data units depends on the axes' height, which the tick labels and tight_layout set."""
+    for _ in range(5):
+        fig.canvas.draw()
+        renderer = fig.canvas.get_renderer()
+        box = ax.get_window_extent(renderer)
+        over = max((t.get_window_extent(renderer).y1 for t in texts), default=box.y1) - box.y1
+        if over <= 0:
+            return
+        low, high = ax.get_ylim()
+        ax.set_ylim(low, high + (over + 6) * (high - low) / box.height)
+        fig.tight_layout()
 
 
 def _seed_dots(ax, runs: pd.DataFrame, order: list[str]) -> np.ndarray:
