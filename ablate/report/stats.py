@@ -9,12 +9,17 @@ from scipy import stats
 ALPHA = 0.05
 
 
+def _finite(x) -> np.ndarray:
+    """The finite values of x as floats (a failed or missing run's NaN is not a measurement)."""
+    x = np.asarray(x, dtype=float)
+    return x[np.isfinite(x)]
+
+
 def t_interval(x, confidence: float = 0.95, bounds: tuple[float, float] = (-math.inf, math.inf)
                ) -> tuple[float, float, float, float]:
     """mean, std (n-1), low, high of the t-interval for the mean, clipped to `bounds` (an accuracy's
     interval stays within [0, 1]). NaN interval when n < 2."""
-    x = np.asarray(x, dtype=float)
-    x = x[np.isfinite(x)]
+    x = _finite(x)
     n = len(x)
     if n == 0:
         return (math.nan,) * 4
@@ -28,9 +33,7 @@ def t_interval(x, confidence: float = 0.95, bounds: tuple[float, float] = (-math
 
 def welch(a, b, confidence: float = 0.95) -> dict:
     """Delta mean(b) - mean(a) with Welch's t-interval and two-sided p-value."""
-    a = np.asarray(a, dtype=float)
-    b = np.asarray(b, dtype=float)
-    a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+    a, b = _finite(a), _finite(b)
     out = {"n_a": len(a), "n_b": len(b), "delta": math.nan, "low": math.nan, "high": math.nan,
            "p": math.nan, "df": math.nan}
     if len(a) == 0 or len(b) == 0:
@@ -110,6 +113,5 @@ def _two_sided_power(crit: float, df: float, nc: float) -> float:
 
 def sd(x) -> float:
     """The sample standard deviation of the finite values (NaN with fewer than 2)."""
-    x = np.asarray(x, dtype=float)
-    x = x[np.isfinite(x)]
+    x = _finite(x)
     return float(x.std(ddof=1)) if len(x) >= 2 else math.nan
