@@ -7,4 +7,5 @@ from ablate.schema import TrainerConfig
 
 
 def register_configs() -> None:
-    ConfigStore.instance().store(group="trainer", name="schema", node=TrainerConfig)
+    # Stored outside every group, so `--help` does not offer it as a trainer to pick.
+    ConfigStore.instance().store(name="trainer_schema", node=TrainerConfig)

@@ -1,5 +1,5 @@
 """The trainer group's keys: the one source of their defaults and types. Hydra validates overrides against it
-(registered as trainer/schema, which conf/trainer/default.yaml extends), and the training core's
+(registered as trainer_schema, outside every group, which conf/trainer/default.yaml extends), and the training core's
 TrainSettings takes its defaults from it. No Hydra import here: ablate.config_store registers it."""
 from __future__ import annotations
 

@@ -31,6 +31,21 @@ def test_every_registered_model_and_dataset_has_its_yaml_and_back():
     assert set(options("experiment")) >= {"ladder", "ladder_short", "resnet18_94"}
 
 
+def test_the_groups_offer_exactly_their_yaml_files_and_type_check_the_trainer(make_cfg):
+    # `python -m ablate --help` lists these options: the trainer's schema is no option a user picks,
+    # yet it still types the trainer's keys
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    groups = [p.name for p in CONF.iterdir() if p.is_dir() and p.name != "hydra"]
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        loader = GlobalHydra.instance().config_loader()
+        for group in groups:
+            assert sorted(loader.get_group_options(group)) == options(group), group
+    with pytest.raises(Exception) as err:
+        make_cfg(["trainer.epochs=abc"])
+    assert "could not be converted to Integer" in str(err.value.__cause__)
+
+
 @pytest.mark.parametrize("name", options("model"))
 def test_model_options_build_and_run(make_cfg, name):
     cfg = make_cfg([f"model={name}"])
