@@ -136,6 +136,43 @@ def test_interactions_for_a_factorial_sweep(tmp_path):
     assert row.endswith(f"| 3/3 | {100 * w['delta']:+.2f} [{100 * w['low']:+.2f}, {100 * w['high']:+.2f}] |")
 
 
+def test_interaction_contrast_by_hand(tmp_path):
+    # crop + flip buys 15 points at a constant lr and 13 with cosine: an interaction of -2 points, whose
+    # interval spans the four cells' spreads (Welch-Satterthwaite), unresolved at 3 seeds a cell
+    arms = {"aug=none schedule=none": [0.70, 0.71, 0.69], "aug=none schedule=cosine": [0.75, 0.76, 0.74],
+            "aug=cropflip schedule=none": [0.85, 0.86, 0.84], "aug=cropflip schedule=cosine": [0.88, 0.89, 0.87]}
+    r = build(write_sweep(tmp_path / "a", arms))
+    (row,) = r.interaction_contrasts.itertuples()
+    assert (row.factors, row.changes, row.n) == ("aug x schedule", "none -> cropflip x none -> cosine", "3/3/3/3")
+    assert row.interaction == pytest.approx(-0.02)
+    term = 0.01 ** 2 / 3                          # each cell: sd 0.01 over 3 seeds, weight +-1
+    se, df = math.sqrt(4 * term), (4 * term) ** 2 / (4 * term ** 2 / 2)
+    half = sps.t.ppf(0.975, df) * se
+    assert (row.ci_low, row.ci_high) == pytest.approx((-0.02 - half, -0.02 + half))
+    assert row.p == pytest.approx(2 * sps.t.sf(0.02 / se, df)) and row.verdict == "unresolved"
+    # augmentation that helps 15 points at a constant lr but 5 with cosine: they interact
+    arms["aug=cropflip schedule=cosine"] = [0.80, 0.81, 0.79]
+    r = build(write_sweep(tmp_path / "b", arms))
+    assert r.interaction_contrasts.interaction.iloc[0] == pytest.approx(-0.10)
+    assert r.interaction_contrasts.verdict.iloc[0] == "interact"
+    line = next(x for x in glance.glance(r).splitlines() if x.startswith("| aug x schedule |"))
+    assert "| 3/3/3/3 | -10.00 [" in line and line.endswith("| interact |")
+    # a cell with one seed: an estimate, no interval
+    arms["aug=cropflip schedule=cosine"] = [0.80]
+    r = build(write_sweep(tmp_path / "c", arms))
+    row = r.interaction_contrasts.iloc[0]
+    assert row.n == "3/3/3/1" and row.verdict == "needs 2+ seeds in every cell" and math.isnan(row.ci_low)
+
+
+def test_welch_is_the_two_group_contrast():
+    a, b = [0.70, 0.72, 0.69, 0.71], [0.80, 0.85, 0.83]
+    w = stats.welch(a, b)
+    t = sps.ttest_ind(b, a, equal_var=False)
+    assert w["p"] == pytest.approx(t.pvalue) and w["delta"] == pytest.approx(np.mean(b) - np.mean(a))
+    c = stats.contrast([a, b], [-1, 1])
+    assert (c["estimate"], c["low"], c["high"], c["df"]) == pytest.approx((w["delta"], w["low"], w["high"], w["df"]))
+
+
 def test_write_report_files_and_figures_are_not_blank(tmp_path):
     sweep = write_sweep(tmp_path / "sweep", {"loss=ce": BASE, "loss=label_smoothing": AUG}, epochs=4)
     out = write_report(sweep)
@@ -451,3 +488,6 @@ def test_labels_of_a_ladder_with_a_rung_not_yet_run_plus_a_grid_cell(tmp_path):
     at = r.interactions.set_index(["factor", "at"])
     assert set(at.index) == {("aug", "schedule=none"), ("aug", "schedule=cosine"), ("schedule", "aug=none"),
                              ("schedule", "aug=cropflip")}
+    (contrast,) = r.interaction_contrasts.itertuples()       # the ladder's rungs 0-2 and the grid cell span a 2x2
+    assert (contrast.factors, contrast.n, contrast.verdict) == ("aug x schedule", "1/1/1/1",
+                                                                "needs 2+ seeds in every cell")

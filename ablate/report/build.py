@@ -23,6 +23,8 @@ class Report:
     ladder_steps: pd.DataFrame
     interactions: pd.DataFrame
     labels: dict[str, str] = field(default_factory=dict)
+    interaction_contrasts: pd.DataFrame = field(default_factory=pd.DataFrame)   # does one factor's effect
+                                                                                # depend on another's level
     reference: pd.DataFrame = field(default_factory=pd.DataFrame)   # against published figures (--reference)
     reference_source: str | None = None
 
@@ -67,6 +69,8 @@ def build(sweep_dirs, baseline: str | None = None, ladder: list[str] | None = No
     inter = tables.interactions(runs, configs) if len(configs) > 1 else pd.DataFrame()
     labels = collect.short_labels(configs) if configs else {}
     report = Report(runs, histories, summary, baseline, deltas, ladder, steps, inter, labels)
+    if not inter.empty:
+        report.interaction_contrasts = tables.interaction_contrasts(runs, configs)
     if reference is not None:
         ref = load_reference(reference)
         report.reference_source = ref["source"]

@@ -70,6 +70,16 @@ def interactions_overview(report: Report) -> pd.DataFrame:
                          for i in report.interactions.itertuples()])
 
 
+def interaction_contrasts_overview(report: Report) -> pd.DataFrame:
+    """One line per 2x2 of configurations: how much one factor's effect changes with the other, [CI]."""
+    if report.interaction_contrasts.empty:
+        return pd.DataFrame()
+    return pd.DataFrame([{"factors": i.factors, "changes": i.changes, "at": i.at, "n": i.n,
+                          "interaction, points [95% CI]": interval(i.interaction, i.ci_low, i.ci_high, signed=True),
+                          "verdict": i.verdict}
+                         for i in report.interaction_contrasts.itertuples()])
+
+
 def glance(report: Report) -> str:
     """The at-a-glance tables as text, for the terminal at the end of a sweep or of `python -m ablate.report`."""
     if report.summary.empty or not (report.summary.n > 0).any():
@@ -84,4 +94,8 @@ def glance(report: Report) -> str:
     if not effects.empty:
         text += ("\n\neach factor's effect at each level of the others (rows of one factor that disagree: the "
                  "factors interact):\n" + tables.to_markdown(effects, set()))
+    contrasts = interaction_contrasts_overview(report)
+    if not contrasts.empty:
+        text += ("\n\nhow much one factor's effect changes with the other (effect at the other's second level - at "
+                 "its first):\n" + tables.to_markdown(contrasts, set()))
     return text

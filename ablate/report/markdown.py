@@ -15,7 +15,7 @@ from ablate.report.glance import interval, ladder_overview, overview, reference_
 PCT = {"test_acc_mean", "test_acc_std", "test_acc_ci_low", "test_acc_ci_high", "test_acc_min", "test_acc_max",
        "test_acc_tta_mean", "best_val_acc_mean", "final_val_acc_mean", "train_val_gap_mean", "test_ece_mean",
        "mean_from", "mean_to", "delta", "ci_low", "ci_high", "test_acc", "test_acc_tta", "val_acc",
-       "share_of_true_class"}
+       "share_of_true_class", "interaction"}
 
 
 def _save(fig, folder: Path, name: str) -> str:
@@ -148,6 +148,13 @@ def _deltas(report: Report, out: Path) -> list[str]:
         md += ["## Interactions", "", "The effect of one factor at each level of the other (Welch 95% interval): "
                "when the rows of one factor disagree, the factors interact.", "",
                _table_files(report.interactions, out, "interactions"), ""]
+    if not report.interaction_contrasts.empty:
+        md += ["How much one factor's effect changes at the other's level, in one number per 2x2 of "
+               "configurations: (its effect at the other's second level) - (its effect at the first), the same "
+               "read either way; a Welch-Satterthwaite 95% interval over the four cells (n: runs in the cells "
+               "ref / first changed / second changed / both), p-values Holm-corrected over the table. `interact` "
+               "when the corrected p < 0.05: then the simple effects above are the answer, not one main effect.",
+               "", _table_files(report.interaction_contrasts, out, "interaction_contrasts"), ""]
     return md
 
 

@@ -1,4 +1,4 @@
-"""Statistics over seeds: t-intervals, Welch deltas, Holm correction, seeds needed for 80% power."""
+"""Statistics over seeds: t-intervals, Welch deltas and contrasts, Holm correction, seeds needed for 80% power."""
 from __future__ import annotations
 
 import math
@@ -31,26 +31,35 @@ def t_interval(x, confidence: float = 0.95, bounds: tuple[float, float] = (-math
     return mean, std, max(mean - half, bounds[0]), min(mean + half, bounds[1])
 
 
+def contrast(groups, weights, confidence: float = 0.95) -> dict:
+    """A contrast sum(w_i * mean_i) of independent groups with a Welch-Satterthwaite t-interval and two-sided
+    p-value: each group keeps its own variance (weights (-1, 1) give Welch's two-sample test; (1, -1, -1, 1)
+    over a 2x2's cells, the interaction). NaN interval when a group has fewer than 2 values."""
+    groups = [_finite(g) for g in groups]
+    out = {"ns": [len(g) for g in groups], "estimate": math.nan, "low": math.nan, "high": math.nan,
+           "p": math.nan, "df": math.nan}
+    if min(out["ns"]) == 0:
+        return out
+    out["estimate"] = float(sum(w * g.mean() for w, g in zip(weights, groups)))
+    if min(out["ns"]) < 2:
+        return out
+    terms = [w * w * g.var(ddof=1) / len(g) for w, g in zip(weights, groups)]
+    se = math.sqrt(sum(terms))
+    if se == 0:
+        out.update(low=out["estimate"], high=out["estimate"], p=0.0 if out["estimate"] != 0 else 1.0, df=math.inf)
+        return out
+    df = se ** 4 / sum(t * t / (len(g) - 1) for t, g in zip(terms, groups))
+    half = stats.t.ppf(0.5 + confidence / 2, df) * se
+    p = 2 * stats.t.sf(abs(out["estimate"]) / se, df)
+    out.update(low=out["estimate"] - half, high=out["estimate"] + half, p=float(p), df=float(df))
+    return out
+
+
 def welch(a, b, confidence: float = 0.95) -> dict:
     """Delta mean(b) - mean(a) with Welch's t-interval and two-sided p-value."""
-    a, b = _finite(a), _finite(b)
-    out = {"n_a": len(a), "n_b": len(b), "delta": math.nan, "low": math.nan, "high": math.nan,
-           "p": math.nan, "df": math.nan}
-    if len(a) == 0 or len(b) == 0:
-        return out
-    out["delta"] = float(b.mean() - a.mean())
-    if len(a) < 2 or len(b) < 2:
-        return out
-    va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
-    se = math.sqrt(va + vb)
-    if se == 0:
-        out.update(low=out["delta"], high=out["delta"], p=0.0 if out["delta"] != 0 else 1.0, df=math.inf)
-        return out
-    df = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
-    half = stats.t.ppf(0.5 + confidence / 2, df) * se
-    p = 2 * stats.t.sf(abs(out["delta"]) / se, df)
-    out.update(low=out["delta"] - half, high=out["delta"] + half, p=float(p), df=float(df))
-    return out
+    c = contrast([a, b], [-1, 1], confidence)
+    return {"n_a": c["ns"][0], "n_b": c["ns"][1], "delta": c["estimate"], "low": c["low"], "high": c["high"],
+            "p": c["p"], "df": c["df"]}
 
 
 def holm(pvalues) -> list[float]:
