@@ -69,6 +69,20 @@ def test_seeds_for_power_matches_the_textbook_value():
     assert stats.seeds_for_power(1.0, 1.0, 1.0, alpha=0.05 / 3) > 17   # a stricter level needs more seeds
 
 
+def test_seeds_for_power_of_an_interaction_contrast():
+    # four cells of unit spread: the contrast's variance is 4 sd^2 / n against a delta's 2 sd^2 / n, so about
+    # twice the seeds; a simulation of the Welch-Satterthwaite test at that n rejects in ~80% of draws
+    weights = (1, -1, -1, 1)
+    n = stats.seeds_for_power(1.0, 1.0, 1.0, 1.0, 1.0, weights=weights)
+    assert n == 32 and stats.seeds_for_power(1.0, 1.0, 1.0) == 17
+    x = np.random.default_rng(0).normal(size=(20000, 4, n))
+    x[:, 3] += 1.0
+    v = x.var(axis=2, ddof=1) / n
+    estimate, se = x.mean(axis=2) @ np.array(weights, float), np.sqrt(v.sum(axis=1))
+    df = se ** 4 / ((v ** 2).sum(axis=1) / (n - 1))
+    assert (2 * sps.t.sf(np.abs(estimate) / se, df) < 0.05).mean() == pytest.approx(0.8, abs=0.015)
+
+
 def test_seeds_for_power_follows_welch_when_one_arm_is_noisy():
     # the 20-epoch ladder's first step at two seeds a side: baseline 68.16 / 65.36, crop + flip 75.90 / 75.80.
     # A pooled-variance count said 2 seeds would do, while Welch's test at those two seeds left it unresolved.
@@ -150,6 +164,7 @@ def test_interaction_contrast_by_hand(tmp_path):
     half = sps.t.ppf(0.975, df) * se
     assert (row.ci_low, row.ci_high) == pytest.approx((-0.02 - half, -0.02 + half))
     assert row.p == pytest.approx(2 * sps.t.sf(0.02 / se, df)) and row.verdict == "unresolved"
+    assert row.seeds_for_80pct_power == stats.seeds_for_power(-0.02, 0.01, 0.01, 0.01, 0.01, weights=(1, -1, -1, 1))
     # augmentation that helps 15 points at a constant lr but 5 with cosine: they interact
     arms["aug=cropflip schedule=cosine"] = [0.80, 0.81, 0.79]
     r = build(write_sweep(tmp_path / "b", arms))
@@ -162,6 +177,7 @@ def test_interaction_contrast_by_hand(tmp_path):
     r = build(write_sweep(tmp_path / "c", arms))
     row = r.interaction_contrasts.iloc[0]
     assert row.n == "3/3/3/1" and row.verdict == "needs 2+ seeds in every cell" and math.isnan(row.ci_low)
+    assert math.isnan(row.seeds_for_80pct_power)           # one cell's spread is unknown
 
 
 def test_welch_is_the_two_group_contrast():

@@ -153,7 +153,8 @@ def _deltas(report: Report, out: Path) -> list[str]:
                "configurations: (its effect at the other's second level) - (its effect at the first), the same "
                "read either way; a Welch-Satterthwaite 95% interval over the four cells (n: runs in the cells "
                "ref / first changed / second changed / both), p-values Holm-corrected over the table. `interact` "
-               "when the corrected p < 0.05: then the simple effects above are the answer, not one main effect.",
+               "when the corrected p < 0.05: then the simple effects above are the answer, not one main effect; "
+               "`seeds_for_80pct_power`: seeds per cell that would resolve the observed interaction.",
                "", _table_files(report.interaction_contrasts, out, "interaction_contrasts"), ""]
     return md
 

@@ -81,30 +81,33 @@ def verdict(delta: float, p_adjusted: float, alpha: float = ALPHA) -> str:
     return "better" if delta > 0 else "worse"
 
 
-def seeds_for_power(delta: float, sd_a: float, sd_b: float, power: float = 0.8, alpha: float = ALPHA,
+def seeds_for_power(delta: float, *sds: float, weights=None, power: float = 0.8, alpha: float = ALPHA,
                     cap: int = 1000) -> float:
     """Seeds per arm at which Welch's two-sided t-test (the test behind every verdict) detects `delta` with
-    `power` at level `alpha`, when the two arms have spreads `sd_a` and `sd_b`.
+    `power` at level `alpha`, when the arms have spreads `sds` (two for a delta; four, with `weights`
+    (1, -1, -1, 1), for a 2x2's interaction contrast).
 
-    The noncentral t with the Welch-Satterthwaite degrees of freedom for n seeds a side, so an arm whose
+    The noncentral t with the Welch-Satterthwaite degrees of freedom for n seeds an arm, so an arm whose
     spread dwarfs the other's needs more seeds than a pooled-variance test would say (with equal spreads it
     is the textbook two-sample figure). inf when delta is 0 or the need passes `cap`; NaN when a spread is
-    unknown (fewer than 2 seeds on a side), since nothing can be said then.
+    unknown (fewer than 2 seeds in an arm), since nothing can be said then.
     """
-    if not all(math.isfinite(v) for v in (delta, sd_a, sd_b)):
+    weights = [1.0] * len(sds) if weights is None else weights
+    if not all(math.isfinite(v) for v in (delta, *sds)):
         return math.nan
     if delta == 0:
         return math.inf
-    va, vb = sd_a ** 2, sd_b ** 2
-    if va + vb == 0:
+    terms = [w * w * s * s for w, s in zip(weights, sds)]     # each arm's share of the variance, times n
+    total = sum(terms)
+    if total == 0:
         return 2
     z = stats.norm.ppf(1 - alpha / 2) + stats.norm.ppf(power)
-    guess = (z / delta) ** 2 * (va + vb)       # the normal approximation never overestimates n
+    guess = (z / delta) ** 2 * total           # the normal approximation never overestimates n
     if guess > cap:
         return math.inf
     for n in range(max(2, int(guess) - 1), cap + 1):
-        df = (n - 1) * (va + vb) ** 2 / (va ** 2 + vb ** 2)
-        nc = abs(delta) / math.sqrt((va + vb) / n)
+        df = (n - 1) * total ** 2 / sum(t * t for t in terms)
+        nc = abs(delta) / math.sqrt(total / n)
         if _two_sided_power(stats.t.ppf(1 - alpha / 2, df), df, nc) >= power:
             return n
     return math.inf

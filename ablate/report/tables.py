@@ -1,6 +1,7 @@
 """Tables from the runs frame: summary per configuration, deltas, ladder steps, interactions, confusions."""
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -149,40 +150,50 @@ def interactions(runs: pd.DataFrame, configs: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def interaction_contrasts(runs: pd.DataFrame, configs: list[str]) -> pd.DataFrame:
-    """For each two factors and each 2x2 of configurations they span (the others' levels shared): how much
-    the first factor's effect changes at the second's other level, (ab - b) - (a - ref), which is the
-    same number read the other way round. Welch-Satterthwaite interval over the four cells; p-values
-    Holm-corrected over the table; verdict `interact` or `unresolved`."""
-    fs = factors(configs)
-    done = completed(runs)
+WEIGHTS_2X2 = (1, -1, -1, 1)      # cells: reference, first factor changed, second changed, both
+
+
+def _two_by_twos(configs: list[str], fs: dict[str, list[str]]):
+    """Each 2x2 of configurations that two factors span with the other factors' levels shared:
+    (factor f, factor g, f's changed level, g's changed level, the shared levels, the four cells)."""
     settings = _settings(configs, fs)
-    rows = []
     names = list(fs)
     for i, f in enumerate(names):
         for g in names[i + 1:]:
-            for ref in configs:
+            for ref in [c for c in configs if settings[c].get(f) == fs[f][0] and settings[c].get(g) == fs[g][0]]:
                 s = settings[ref]
-                if s.get(f) != fs[f][0] or s.get(g) != fs[g][0]:
-                    continue
-                for fl in fs[f][1:]:
-                    for gl in fs[g][1:]:
-                        cells = [ref, _find(settings, {**s, f: fl}), _find(settings, {**s, g: gl}),
-                                 _find(settings, {**s, f: fl, g: gl})]
-                        if None in cells:
-                            continue
-                        c = stats.contrast([done[done.config == x].test_acc for x in cells], [1, -1, -1, 1])
-                        rows.append({"factors": f"{f} x {g}", "changes": f"{fs[f][0]} -> {fl} x {fs[g][0]} -> {gl}",
-                                     "at": _at({k: v for k, v in s.items() if k not in (f, g)}),
-                                     "n": "/".join(str(n) for n in c["ns"]), "interaction": c["estimate"],
-                                     "ci_low": c["low"], "ci_high": c["high"], "p": c["p"], "_min_n": min(c["ns"])})
+                for fl, gl in itertools.product(fs[f][1:], fs[g][1:]):
+                    cells = [ref, _find(settings, {**s, f: fl}), _find(settings, {**s, g: gl}),
+                             _find(settings, {**s, f: fl, g: gl})]
+                    if None not in cells:
+                        yield f, g, fl, gl, {k: v for k, v in s.items() if k not in (f, g)}, cells
+
+
+def interaction_contrasts(runs: pd.DataFrame, configs: list[str]) -> pd.DataFrame:
+    """For each 2x2 of configurations that two factors span: how much the first factor's effect changes at
+    the second's other level, (ab - b) - (a - ref), which is the same number read the other way round.
+    Welch-Satterthwaite interval over the four cells; p-values Holm-corrected over the table; verdict
+    `interact` or `unresolved`; the seeds per cell that would resolve the observed interaction with 80%
+    power at the table's Bonferroni level."""
+    fs = factors(configs)
+    done = completed(runs)
+    rows, spreads = [], []
+    for f, g, fl, gl, shared, cells in _two_by_twos(configs, fs):
+        accs = [done[done.config == x].test_acc for x in cells]
+        c = stats.contrast(accs, WEIGHTS_2X2)
+        spreads.append([stats.sd(a) for a in accs])
+        rows.append({"factors": f"{f} x {g}", "changes": f"{fs[f][0]} -> {fl} x {fs[g][0]} -> {gl}",
+                     "at": _at(shared), "n": "/".join(str(n) for n in c["ns"]), "interaction": c["estimate"],
+                     "ci_low": c["low"], "ci_high": c["high"], "p": c["p"]})
     df = pd.DataFrame(rows)
     if len(df):
         df["p_holm"] = stats.holm(df.p)
-        df["verdict"] = ["needs 2+ seeds in every cell" if n < 2 else
+        fewest = [min(int(n) for n in ns.split("/")) for ns in df.n]
+        df["verdict"] = ["needs 2+ seeds in every cell" if least < 2 else
                          "interact" if stats.verdict(d, p) != "unresolved" else "unresolved"
-                         for d, p, n in zip(df.interaction, df.p_holm, df._min_n)]
-        df = df.drop(columns="_min_n")
+                         for d, p, least in zip(df.interaction, df.p_holm, fewest)]
+        df["seeds_for_80pct_power"] = [stats.seeds_for_power(d, *sds, weights=WEIGHTS_2X2, alpha=stats.ALPHA / len(df))
+                                       for d, sds in zip(df.interaction, spreads)]
     return df
 
 
