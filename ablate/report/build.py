@@ -23,8 +23,7 @@ class Report:
     ladder_steps: pd.DataFrame
     interactions: pd.DataFrame
     labels: dict[str, str] = field(default_factory=dict)
-    interaction_contrasts: pd.DataFrame = field(default_factory=pd.DataFrame)   # does one factor's effect
-                                                                                # depend on another's level
+    interaction_contrasts: pd.DataFrame = field(default_factory=pd.DataFrame)   # each 2x2's interaction
     reference: pd.DataFrame = field(default_factory=pd.DataFrame)   # against published figures (--reference)
     reference_source: str | None = None
 
