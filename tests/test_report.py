@@ -180,6 +180,14 @@ def test_interaction_contrast_by_hand(tmp_path):
     assert math.isnan(row.seeds_for_80pct_power)           # one cell's spread is unknown
 
 
+def test_seeds_that_agree_exactly_get_a_note_not_a_silent_zero_width_interval(tmp_path):
+    sweep = write_sweep(tmp_path / "s", {"aug=none": [0.78, 0.79], "aug=cropflip": [0.8597, 0.8597]})
+    text = (write_report(sweep, figures=False) / "report.md").read_text()
+    assert "every seed of `aug=cropflip` (2 seeds) scored the same test accuracy" in text
+    sweep = write_sweep(tmp_path / "t", {"aug=none": [0.78, 0.79], "aug=cropflip": [0.85, 0.86]})
+    assert "scored the same" not in (write_report(sweep, figures=False) / "report.md").read_text()
+
+
 def test_welch_is_the_two_group_contrast():
     a, b = [0.70, 0.72, 0.69, 0.71], [0.80, 0.85, 0.83]
     w = stats.welch(a, b)

@@ -108,9 +108,20 @@ def _glance(report: Report, out: Path) -> list[str]:
             f"the baseline `{base}` in points [Welch 95% interval] and its verdict (Holm-corrected); the last "
             f"column is the range of val accuracy over each run's last 5 epochs (mean over seeds), a gauge of "
             f"how much the final epoch's figure could have moved.", "",
-            _table_files(overview(report), out, "overview", pct=set()), "",
+            _table_files(overview(report), out, "overview", pct=set()), "", *_zero_spread_note(report),
             "The full summary per configuration (std, min, max, flip-TTA accuracy, best val accuracy, train-val "
             "gap, ECE, NLL, train time) is in `summary.csv` and `summary_table.md`.", ""]
+
+
+def _zero_spread_note(report: Report) -> list[str]:
+    """A configuration whose seeds all scored the same has an interval of zero width: say it is no precision."""
+    same = report.summary[(report.summary.n >= 2) & (report.summary.test_acc_std == 0)]
+    if same.empty:
+        return []
+    names = ", ".join(f"`{report.labels.get(c, c)}` ({n} seeds)" for c, n in zip(same.config, same.n))
+    return [f"**Note:** every seed of {names} scored the same test accuracy, so its t-interval has zero width. "
+            "That is a coincidence of few seeds, not a measured precision: more seeds will show its spread, and "
+            "its deltas' intervals rest on the other side's spread alone.", ""]
 
 
 def _ladder(report: Report, out: Path) -> list[str]:
