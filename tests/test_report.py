@@ -188,6 +188,25 @@ def test_seeds_that_agree_exactly_get_a_note_not_a_silent_zero_width_interval(tm
     assert "scored the same" not in (write_report(sweep, figures=False) / "report.md").read_text()
 
 
+def test_other_metrics_compare_tta_calibration_and_nll_each_in_its_direction(tmp_path):
+    # the synthetic records: NLL = 1 - accuracy (lower is better), ECE = 0.05 + label smoothing
+    for seed, (base, smooth) in enumerate(zip(BASE, AUG)):
+        write_run(tmp_path / f"loss=ce,seed={seed}", ["loss=ce"], seed, base, job_num=seed)
+        write_run(tmp_path / f"loss=label_smoothing,seed={seed}", ["loss=label_smoothing"], seed, smooth,
+                  smoothing=0.1, job_num=10 + seed)
+    r = build(tmp_path, baseline="loss=ce")
+    m = r.other_metrics.set_index("metric")
+    assert set(m.index) == {"test_acc_tta", "test_ece", "test_nll"}
+    assert m.loc["test_nll"].delta == pytest.approx(-0.15) and m.loc["test_nll"].verdict == "better"
+    assert m.loc["test_ece"].delta == pytest.approx(0.10) and m.loc["test_ece"].verdict == "worse"
+    assert m.loc["test_acc_tta"].delta == pytest.approx(0.15) and m.loc["test_acc_tta"].verdict == "better"
+    w = stats.welch([1 - a for a in BASE], [1 - a for a in AUG])
+    assert (m.loc["test_nll"].ci_low, m.loc["test_nll"].ci_high) == pytest.approx((w["low"], w["high"]))
+    text = (write_report(tmp_path, baseline="loss=ce", figures=False) / "report.md").read_text()
+    assert "| test ECE (calibration error), % | loss=ce | loss=label_smoothing | 5/5 | 5.00 -> 15.00 | +10.00 " \
+        "[+10.00, +10.00] | worse |" in text
+
+
 def test_welch_is_the_two_group_contrast():
     a, b = [0.70, 0.72, 0.69, 0.71], [0.80, 0.85, 0.83]
     w = stats.welch(a, b)

@@ -3,7 +3,7 @@
     from ablate import report
     r = report.build("multirun/2026-11-23/12-00-00_123")
     r.summary, r.deltas, r.ladder_steps, r.interactions      # DataFrames
-    r.interaction_contrasts                                  # each 2x2's interaction [CI]
+    r.interaction_contrasts, r.other_metrics                 # each 2x2's interaction; TTA, ECE, NLL deltas
     report.glance.overview(r), report.glance.ladder_overview(r)   # the tables to read first
     report.figures.curves(r.histories, r.labels)             # a matplotlib Figure
 """

@@ -24,6 +24,7 @@ class Report:
     interactions: pd.DataFrame
     labels: dict[str, str] = field(default_factory=dict)
     interaction_contrasts: pd.DataFrame = field(default_factory=pd.DataFrame)   # each 2x2's interaction
+    other_metrics: pd.DataFrame = field(default_factory=pd.DataFrame)   # the ladder's steps / deltas on TTA, ECE, NLL
     reference: pd.DataFrame = field(default_factory=pd.DataFrame)   # against published figures (--reference)
     reference_source: str | None = None
 
@@ -70,6 +71,9 @@ def build(sweep_dirs, baseline: str | None = None, ladder: list[str] | None = No
     report = Report(runs, histories, summary, baseline, deltas, ladder, steps, inter, labels)
     if not inter.empty:
         report.interaction_contrasts = tables.interaction_contrasts(runs, configs)
+    pairs = list(zip(ladder[:-1], ladder[1:])) if len(ladder) > 1 else [(baseline, c) for c in configs if c != baseline]
+    if pairs:
+        report.other_metrics = tables.other_metrics(runs, pairs)
     if reference is not None:
         ref = load_reference(reference)
         report.reference_source = ref["source"]

@@ -80,6 +80,30 @@ def interaction_contrasts_overview(report: Report) -> pd.DataFrame:
                          for i in report.interaction_contrasts.itertuples()])
 
 
+def _in_unit(v: float, unit: str, signed: bool = False) -> str:
+    if v != v:
+        return "-"
+    return (f"{100 * v:+.2f}" if signed else f"{100 * v:.2f}") if unit == "%" else \
+        (f"{v:+.3f}" if signed else f"{v:.3f}")
+
+
+def other_metrics_overview(report: Report) -> pd.DataFrame:
+    """One line per metric and comparison: the means, the delta [CI] in the metric's unit, the verdict."""
+    if report.other_metrics.empty:
+        return pd.DataFrame()
+    rows = []
+    for r in report.other_metrics.to_dict("records"):
+        name, unit, _ = tables.OTHER_METRICS[r["metric"]]
+        delta = _in_unit(r["delta"], unit, signed=True)
+        if r["ci_low"] == r["ci_low"]:
+            delta += f" [{_in_unit(r['ci_low'], unit, True)}, {_in_unit(r['ci_high'], unit, True)}]"
+        rows.append({"metric": f"{name}, {unit}", "from": report.labels.get(r["from"], r["from"]),
+                     "to": report.labels.get(r["to"], r["to"]), "n": f"{r['n_from']}/{r['n_to']}",
+                     "means": f"{_in_unit(r['mean_from'], unit)} -> {_in_unit(r['mean_to'], unit)}",
+                     "delta [95% CI]": delta, "verdict": r["verdict"]})
+    return pd.DataFrame(rows)
+
+
 def glance(report: Report) -> str:
     """The at-a-glance tables as text, for the terminal at the end of a sweep or of `python -m ablate.report`."""
     if report.summary.empty or not (report.summary.n > 0).any():

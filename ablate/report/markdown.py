@@ -10,7 +10,7 @@ import pandas as pd
 from ablate.provenance import environment
 from ablate.report import classes, figures, gallery, tables
 from ablate.report.build import Report
-from ablate.report.glance import interval, ladder_overview, overview, reference_figures
+from ablate.report.glance import interval, ladder_overview, other_metrics_overview, overview, reference_figures
 
 PCT = {"test_acc_mean", "test_acc_std", "test_acc_ci_low", "test_acc_ci_high", "test_acc_min", "test_acc_max",
        "test_acc_tta_mean", "best_val_acc_mean", "final_val_acc_mean", "train_val_gap_mean", "test_ece_mean",
@@ -61,7 +61,7 @@ def write(report: Report, out: Path, sweep_dirs, figures: bool = True) -> None:
     if report.summary.seed_set_differs.any():
         md += ["**Warning:** configurations were run with different seed sets (see `seeds`); deltas compare "
                "unpaired seeds.", ""]
-    md += _ladder(report, out) + _deltas(report, out)
+    md += _ladder(report, out) + _deltas(report, out) + _other_metrics(report, out)
     if figures:
         md += _figures(report, out / "figures")
     md += _classes(report, out, out / "figures", figures) + _provenance(runs)
@@ -168,6 +168,23 @@ def _deltas(report: Report, out: Path) -> list[str]:
                "`seeds_for_80pct_power`: seeds per cell that would resolve the observed interaction.",
                "", _table_files(report.interaction_contrasts, out, "interaction_contrasts"), ""]
     return md
+
+
+def _other_metrics(report: Report, out: Path) -> list[str]:
+    """The same comparisons (the ladder's steps, else each configuration against the baseline) on flip-TTA
+    accuracy, calibration (ECE) and NLL: what else a change of recipe moves."""
+    shown = other_metrics_overview(report)
+    if shown.empty:
+        return []
+    report.other_metrics.to_csv(out / "other_metrics.csv", index=False)     # raw: fractions and nats
+    (out / "other_metrics.md").write_text(tables.to_markdown(shown, set()) + "\n")
+    (out / "other_metrics.tex").write_text(tables.to_latex(shown, set()) + "\n")
+    pairs = "each rung against the one below" if len(report.ladder) > 1 else "each configuration against the baseline"
+    return ["## Other metrics", "",
+            f"The same comparisons ({pairs}) on flip-TTA test accuracy, test ECE (expected calibration error, "
+            "lower is better) and test NLL (lower is better): Welch 95% interval, Holm-corrected over each "
+            "metric's comparisons; `better` / `worse` follow the metric's direction. Nothing here is the headline.",
+            "", tables.to_markdown(shown, set()), ""]
 
 
 def _against_reference(report: Report, out: Path) -> list[str]:

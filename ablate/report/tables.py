@@ -63,14 +63,21 @@ def _waiting_for(n_from: int, n_to: int, a: str, b: str) -> str:
     return "no runs yet" if len(missing) == 2 else f"no {missing[0]} run yet"
 
 
-def _compare(runs: pd.DataFrame, pairs: list[tuple[str, str]], kind: str) -> pd.DataFrame:
+# the other outcomes a change of recipe moves: column -> (name, unit, whether higher is better)
+OTHER_METRICS = {"test_acc_tta": ("flip-TTA test accuracy", "%", True),
+                 "test_ece": ("test ECE (calibration error)", "%", False),
+                 "test_nll": ("test NLL", "nats", False)}
+
+
+def _compare(runs: pd.DataFrame, pairs: list[tuple[str, str]], kind: str, metric: str = "test_acc",
+             higher_is_better: bool = True) -> pd.DataFrame:
     done = completed(runs)
     rows = []
     # the seeds that would resolve a delta are counted at the Bonferroni level of the table's family, which
     # no Holm-corrected p-value of the family needs to beat: that many seeds resolve it whatever its rank
     family_alpha = stats.ALPHA / max(len(pairs), 1)
     for a, b in pairs:
-        xa, xb = done[done.config == a].test_acc, done[done.config == b].test_acc
+        xa, xb = done[done.config == a][metric], done[done.config == b][metric]
         w = stats.welch(xa, xb)
         rows.append({"comparison": kind, "from": a, "to": b, "n_from": w["n_a"], "n_to": w["n_b"],
                      "mean_from": xa.mean(), "mean_to": xb.mean(), "delta": w["delta"],
@@ -81,7 +88,8 @@ def _compare(runs: pd.DataFrame, pairs: list[tuple[str, str]], kind: str) -> pd.
     if len(df):
         df["p_holm"] = stats.holm(df.p)
         df["verdict"] = [_waiting_for(na, nb, a, b) if not (na and nb) else
-                         "needs 2+ seeds a side" if min(na, nb) < 2 else stats.verdict(d, p)
+                         "needs 2+ seeds a side" if min(na, nb) < 2 else
+                         stats.verdict(d if higher_is_better else -d, p)
                          for d, p, na, nb, a, b in zip(df.delta, df.p_holm, df.n_from, df.n_to, df["from"], df.to)]
     return df
 
@@ -89,6 +97,15 @@ def _compare(runs: pd.DataFrame, pairs: list[tuple[str, str]], kind: str) -> pd.
 def deltas_vs_baseline(runs: pd.DataFrame, baseline: str) -> pd.DataFrame:
     others = [c for c in dict.fromkeys(runs.config) if c != baseline]
     return _compare(runs, [(baseline, c) for c in others], "vs baseline")
+
+
+def other_metrics(runs: pd.DataFrame, pairs: list[tuple[str, str]]) -> pd.DataFrame:
+    """The same comparisons on each of OTHER_METRICS (Holm over each metric's comparisons); `better` follows
+    the metric's direction (a lower ECE is better)."""
+    frames = [_compare(runs, pairs, "other metric", m, higher).assign(metric=m)
+              for m, (_, _, higher) in OTHER_METRICS.items() if m in runs and runs[m].notna().any()]
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def ladder_steps(runs: pd.DataFrame, ladder: list[str]) -> pd.DataFrame:
