@@ -54,11 +54,35 @@ def job_status(row: dict, now: float) -> dict:
         elif status == "missing":
             status = "stopped" + (" (resumable)" if (job / CHECKPOINT).exists() else "")
     val = history[-1].get("val_acc") if history else None
+    done_in = (record or {}).get("wall_seconds") if status == "completed" else None
     return {"config": row["config"], "seed": row["seed"], "status": status,
             "epoch": f"{reached}/{total if total is not None else '?'}",
             "val_acc": f"{100 * float(val):.2f}" if val not in (None, "", "nan") else "-",
             "s/epoch": f"{per_epoch:.0f}" if per_epoch else "-",
-            "eta": time.strftime("%H:%M", time.localtime(now + eta)) + f" ({eta / 60:.0f} min)" if eta else "-"}
+            "eta": time.strftime("%H:%M", time.localtime(now + eta)) + f" ({eta / 60:.0f} min)" if eta else "-",
+            "_eta_s": eta, "_job_s": done_in, "_left": 1 - reached / total if total else 1.0}
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes} min"
+
+
+def time_left(table: pd.DataFrame) -> str | None:
+    """The sweep's remaining training time, run one job after another (the basic launcher's way): each
+    running job's ETA, plus each job still to run (missing, stopped, interrupted) at the median completed
+    job's wall time (the part of it not yet done, where the epochs reached are known). None when nothing is
+    left or no job has completed to measure by."""
+    jobs = table[table._job_s.notna()]._job_s
+    running = table[table.status == "running"]._eta_s.dropna()
+    waiting = table[table.status.str.split(" ").str[0].isin(["missing", "stopped", "interrupted"])]
+    if jobs.empty or (running.empty and waiting.empty):
+        return None
+    per_job = float(jobs.median())
+    total = float(running.sum()) + per_job * float(waiting._left.sum())
+    parts = ([f"{len(running)} running"] if len(running) else []) + \
+        ([f"{len(waiting)} to run at the median completed job's {_duration(per_job)} each"] if len(waiting) else [])
+    return f"about {_duration(total)} of training left ({', '.join(parts)}; one job after another)"
 
 
 def sweep_status(sweep_dirs) -> pd.DataFrame:
@@ -79,9 +103,12 @@ def main(argv=None) -> int:
     if table.empty:
         print("no jobs found")
         return 0
-    print(table.to_string(index=False))
+    left = time_left(table)
+    print(table.drop(columns=[c for c in table.columns if c.startswith("_")]).to_string(index=False))
     counts = table.status.str.split(" ").str[0].value_counts()
     print("\n" + ", ".join(f"{n} {s}" for s, n in counts.items()))
+    if left:
+        print(left)
     return 0
 
 

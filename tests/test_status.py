@@ -39,6 +39,24 @@ def test_status_of_completed_failed_interrupted_running_stopped_and_missing_jobs
     assert main([str(sweep)]) == 0
     out = capsys.readouterr().out
     assert "1 running" in out and "1 completed" in out and "1 stopped" in out
+    assert "_eta_s" not in out and "_job_s" not in out
+    assert main([str(tmp_path / "nowhere")]) == 2
+
+
+def test_time_left_in_a_sweep_adds_running_etas_and_waiting_jobs_at_the_median_completed_time(tmp_path, capsys):
+    import json
+    sweep = tmp_path / "sweep"
+    for seed, wall in enumerate([3000.0, 3600.0, 4000.0]):
+        write_run(sweep / f"aug=none,seed={seed}", ["aug=none"], seed, 0.7)
+        rec = json.loads((sweep / f"aug=none,seed={seed}" / "results.json").read_text())
+        (sweep / f"aug=none,seed={seed}" / "results.json").write_text(json.dumps({**rec, "wall_seconds": wall}))
+    started(sweep / "aug=none,seed=3", 3, epochs_done=4, age=5)                         # 6 x 60 s left
+    started(sweep / "aug=none,seed=4", 4, epochs_done=5, age=3600, checkpoint=True)     # half of one job left
+    started(sweep / "aug=none,seed=5", 5)                                                # all of one job
+    assert main([str(sweep)]) == 0
+    out = capsys.readouterr().out
+    # 360 s + 1.5 x 3600 s = 5760 s = 96 min
+    assert "about 1h36m of training left (1 running, 2 to run at the median completed job's 1h00m each" in out
     assert main([str(tmp_path / "nowhere")]) == 2
 
 
