@@ -7,13 +7,14 @@ from ablate.report import tables
 from ablate.report.build import Report
 
 
-def interval(mean: float, low: float, high: float, signed: bool = False) -> str:
-    """'85.97 [85.10, 86.80]' in %, from fractions; the mean alone when there is no interval, '-' for none."""
+def interval(mean: float, low: float, high: float, signed: bool = False, unit: str = "%") -> str:
+    """'85.97 [85.10, 86.80]' in %, from fractions (any other unit: as is, 3 decimals); the mean alone when
+    there is no interval, '-' for none."""
     if mean != mean:
         return "-"
-    f = "{:+.2f}" if signed else "{:.2f}"
-    text = f.format(100 * mean)
-    return text + (f" [{f.format(100 * low)}, {f.format(100 * high)}]" if low == low and high == high else "")
+    scale, f = (100, "{:+.2f}" if signed else "{:.2f}") if unit == "%" else (1, "{:+.3f}" if signed else "{:.3f}")
+    text = f.format(scale * mean)
+    return text + (f" [{f.format(scale * low)}, {f.format(scale * high)}]" if low == low and high == high else "")
 
 
 def overview(report: Report) -> pd.DataFrame:
@@ -80,13 +81,6 @@ def interaction_contrasts_overview(report: Report) -> pd.DataFrame:
                          for i in report.interaction_contrasts.itertuples()])
 
 
-def _in_unit(v: float, unit: str, signed: bool = False) -> str:
-    if v != v:
-        return "-"
-    return (f"{100 * v:+.2f}" if signed else f"{100 * v:.2f}") if unit == "%" else \
-        (f"{v:+.3f}" if signed else f"{v:.3f}")
-
-
 def other_metrics_overview(report: Report) -> pd.DataFrame:
     """One line per metric and comparison: the means, the delta [CI] in the metric's unit, the verdict."""
     if report.other_metrics.empty:
@@ -94,13 +88,13 @@ def other_metrics_overview(report: Report) -> pd.DataFrame:
     rows = []
     for r in report.other_metrics.to_dict("records"):
         name, unit, _ = tables.OTHER_METRICS[r["metric"]]
-        delta = _in_unit(r["delta"], unit, signed=True)
-        if r["ci_low"] == r["ci_low"]:
-            delta += f" [{_in_unit(r['ci_low'], unit, True)}, {_in_unit(r['ci_high'], unit, True)}]"
+        nan = float("nan")
         rows.append({"metric": f"{name}, {unit}", "from": report.labels.get(r["from"], r["from"]),
                      "to": report.labels.get(r["to"], r["to"]), "n": f"{r['n_from']}/{r['n_to']}",
-                     "means": f"{_in_unit(r['mean_from'], unit)} -> {_in_unit(r['mean_to'], unit)}",
-                     "delta [95% CI]": delta, "verdict": r["verdict"]})
+                     "means": f"{interval(r['mean_from'], nan, nan, unit=unit)} -> "
+                              f"{interval(r['mean_to'], nan, nan, unit=unit)}",
+                     "delta [95% CI]": interval(r["delta"], r["ci_low"], r["ci_high"], signed=True, unit=unit),
+                     "verdict": r["verdict"]})
     return pd.DataFrame(rows)
 
 

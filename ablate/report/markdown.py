@@ -177,14 +177,15 @@ def _other_metrics(report: Report, out: Path) -> list[str]:
     if shown.empty:
         return []
     report.other_metrics.to_csv(out / "other_metrics.csv", index=False)     # raw: fractions and nats
-    (out / "other_metrics.md").write_text(tables.to_markdown(shown, set()) + "\n")
+    table = tables.to_markdown(shown, set())
+    (out / "other_metrics.md").write_text(table + "\n")
     (out / "other_metrics.tex").write_text(tables.to_latex(shown, set()) + "\n")
     pairs = "each rung against the one below" if len(report.ladder) > 1 else "each configuration against the baseline"
     return ["## Other metrics", "",
             f"The same comparisons ({pairs}) on flip-TTA test accuracy, test ECE (expected calibration error, "
             "lower is better) and test NLL (lower is better): Welch 95% interval, Holm-corrected over each "
             "metric's comparisons; `better` / `worse` follow the metric's direction. Nothing here is the headline.",
-            "", tables.to_markdown(shown, set()), ""]
+            "", table, ""]
 
 
 def _against_reference(report: Report, out: Path) -> list[str]:

@@ -194,18 +194,18 @@ def interaction_contrasts(runs: pd.DataFrame, configs: list[str]) -> pd.DataFram
     power at the table's Bonferroni level."""
     fs = factors(configs)
     done = completed(runs)
-    rows, spreads = [], []
+    rows, spreads, fewest = [], [], []
     for f, g, fl, gl, shared, cells in _two_by_twos(configs, fs):
         accs = [done[done.config == x].test_acc for x in cells]
         c = stats.contrast(accs, WEIGHTS_2X2)
         spreads.append([stats.sd(a) for a in accs])
+        fewest.append(min(c["ns"]))
         rows.append({"factors": f"{f} x {g}", "changes": f"{fs[f][0]} -> {fl} x {fs[g][0]} -> {gl}",
                      "at": _at(shared), "n": "/".join(str(n) for n in c["ns"]), "interaction": c["estimate"],
                      "ci_low": c["low"], "ci_high": c["high"], "p": c["p"]})
     df = pd.DataFrame(rows)
     if len(df):
         df["p_holm"] = stats.holm(df.p)
-        fewest = [min(int(n) for n in ns.split("/")) for ns in df.n]
         df["verdict"] = ["needs 2+ seeds in every cell" if least < 2 else
                          "interact" if stats.verdict(d, p) != "unresolved" else "unresolved"
                          for d, p, least in zip(df.interaction, df.p_holm, fewest)]
