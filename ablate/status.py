@@ -37,11 +37,17 @@ def _total_epochs(job: Path, record: dict | None) -> int | None:
     return ((cfg or {}).get("trainer") or {}).get("epochs")
 
 
+def _seconds_per_epoch(history: list[dict]) -> float | None:
+    """The median epoch time: robust to one stretched epoch (the first, with its warm-up, or one that spanned a
+    pause) from three epochs on. The first epoch is left out only where at least three others remain."""
+    seconds = [float(r["epoch_seconds"]) for r in history if r.get("epoch_seconds")]
+    return statistics.median(seconds[1:] if len(seconds) > 3 else seconds) if seconds else None
+
+
 def job_status(row: dict, now: float) -> dict:
     job, record = Path(row["run_dir"]), row["_record"] if isinstance(row.get("_record"), dict) else None
     history = _history(job)
-    seconds = [float(r["epoch_seconds"]) for r in history[1:] or history if r.get("epoch_seconds")]
-    per_epoch = statistics.median(seconds) if seconds else None    # robust to one stretched epoch
+    per_epoch = _seconds_per_epoch(history)
     total = _total_epochs(job, record)
     reached = int(history[-1]["epoch"]) if history else 0
     status = row["status"]

@@ -73,3 +73,15 @@ def test_a_runs_eta_uses_its_median_epoch_so_one_stalled_epoch_barely_moves_it(m
             p({**row, "epoch": epoch})
     assert "eta 1m00s" in caplog.records[-1].getMessage()          # median 10 s x 6 epochs left, not 252 s x 6
     assert "done in about 1m30s" in caplog.text                      # after the first epoch: 10 s x 9
+
+
+def test_seconds_per_epoch_shrugs_off_one_stretched_epoch_from_three_epochs_on(tmp_path):
+    sweep = tmp_path / "sweep"
+    started(sweep / "aug=none,seed=0", 0, epochs_done=3, age=5)
+    history = sweep / "aug=none,seed=0" / "history.csv"
+    rows = history.read_text().splitlines()
+    rows[2] = rows[2].replace(",60.0,", ",700.0,")          # epoch 2 spanned a 640 s pause (SIGSTOP, a CI run)
+    history.write_text("\n".join(rows) + "\n")
+    row = sweep_status(sweep).iloc[0]
+    assert row["s/epoch"] == "60" and row.status == "running"
+    assert row["eta"].endswith("(7 min)")                    # 7 epochs x 60 s, not x 380 s
