@@ -51,6 +51,8 @@ def job_status(row: dict, now: float) -> dict:
     total = _total_epochs(job, record)
     reached = int(history[-1]["epoch"]) if history else 0
     status = row["status"]
+    if total is None and status == "completed":
+        total = reached                                  # a record without its config: it ran what it reached
     eta = None
     if status in ("missing", "interrupted") and history:
         age = now - (job / "history.csv").stat().st_mtime
