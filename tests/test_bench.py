@@ -14,7 +14,7 @@ def test_pipeline_bench_quick_prints_a_speedup_and_writes_json(ablate_cli, tmp_p
     last = res.stdout.strip().splitlines()[-1]
     assert last.startswith("speedup: ") and float(last.split()[1]) > 0
     data = json.loads(out.read_text())
-    assert data["speedup"] == float(last.split()[1]) or abs(data["speedup"] - float(last.split()[1])) < 0.01
+    assert abs(data["speedup"] - float(last.split()[1])) < 0.01                 # printed to 2 decimals
     for key in ("device_name", "torch", "git_sha", "date", "command"):
         assert key in data["env"]
     assert data["settings"]["quick"] is True
