@@ -7,7 +7,8 @@ from ablate.report import tables
 from ablate.report.build import Report
 
 
-def interval(mean: float, low: float, high: float, signed: bool = False, unit: str = "%") -> str:
+def interval(mean: float, low: float = float("nan"), high: float = float("nan"), signed: bool = False,
+             unit: str = "%") -> str:
     """'85.97 [85.10, 86.80]' in %, from fractions (any other unit: as is, 3 decimals); the mean alone when
     there is no interval, '-' for none."""
     if mean != mean:
@@ -52,7 +53,7 @@ def ladder_overview(report: Report) -> pd.DataFrame:
         step = steps.loc[rung] if rung in steps.index else None
         row = {"rung": report.labels.get(rung, rung), "n": int(s.n),
                "test acc % [95% CI]": interval(s.test_acc_mean, s.test_acc_ci_low, s.test_acc_ci_high),
-               "flip TTA %": interval(s.test_acc_tta_mean, float("nan"), float("nan")),
+               "flip TTA %": interval(s.test_acc_tta_mean),
                "step, points [95% CI]": "-" if step is None else interval(step.delta, step.ci_low, step.ci_high,
                                                                           signed=True),
                "verdict": "-" if step is None else step.verdict}
@@ -88,11 +89,9 @@ def other_metrics_overview(report: Report) -> pd.DataFrame:
     rows = []
     for r in report.other_metrics.to_dict("records"):
         name, unit, _ = tables.OTHER_METRICS[r["metric"]]
-        nan = float("nan")
         rows.append({"metric": f"{name}, {unit}", "from": report.labels.get(r["from"], r["from"]),
                      "to": report.labels.get(r["to"], r["to"]), "n": f"{r['n_from']}/{r['n_to']}",
-                     "means": f"{interval(r['mean_from'], nan, nan, unit=unit)} -> "
-                              f"{interval(r['mean_to'], nan, nan, unit=unit)}",
+                     "means": f"{interval(r['mean_from'], unit=unit)} -> {interval(r['mean_to'], unit=unit)}",
                      "delta [95% CI]": interval(r["delta"], r["ci_low"], r["ci_high"], signed=True, unit=unit),
                      "verdict": r["verdict"]})
     return pd.DataFrame(rows)
