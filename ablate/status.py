@@ -68,7 +68,7 @@ def job_status(row: dict, now: float) -> dict:
             "val_acc": f"{100 * float(val):.2f}" if val not in (None, "", "nan") else "-",
             "s/epoch": f"{per_epoch:.0f}" if per_epoch else "-",
             "eta": time.strftime("%H:%M", time.localtime(now + eta)) + f" ({eta / 60:.0f} min)" if eta else "-",
-            "_eta_s": eta, "_job_s": done_in, "_left": 1 - reached / total if total else 1.0}
+            "_eta_s": eta, "_job_s": done_in, "_left": 1 - reached / total if total else 1.0, "_total": total}
 
 
 def _duration(seconds: float) -> str:
@@ -93,10 +93,26 @@ def time_left(table: pd.DataFrame) -> str | None:
     return f"about {_duration(total)} of training left ({', '.join(parts)}; one job after another)"
 
 
+def _borrow_totals(rows: list[dict]) -> list[dict]:
+    """A job not yet started has no config of its own to read its epochs from: it runs what a job of the same
+    configuration (another seed) runs."""
+    known = {}
+    for r in rows:
+        if r["_total"]:
+            known.setdefault(r["config"], r["_total"])
+    for r in rows:
+        if not r["_total"] and r["config"] in known:
+            r["_total"] = known[r["config"]]
+            r["epoch"] = f"{r['epoch'].split('/')[0]}/{r['_total']}"
+    return rows
+
+
 def sweep_status(sweep_dirs) -> pd.DataFrame:
     runs = load_runs(sweep_dirs)
     now = time.time()
-    return pd.DataFrame([job_status(r, now) for r in runs.to_dict("records")]) if len(runs) else pd.DataFrame()
+    if not len(runs):
+        return pd.DataFrame()
+    return pd.DataFrame(_borrow_totals([job_status(r, now) for r in runs.to_dict("records")]))
 
 
 def main(argv=None) -> int:

@@ -44,6 +44,18 @@ def test_status_of_completed_failed_interrupted_running_stopped_and_missing_jobs
     assert main([str(tmp_path / "nowhere")]) == 2
 
 
+def test_a_job_not_yet_started_shows_the_epochs_its_configuration_runs(tmp_path):
+    from omegaconf import OmegaConf
+    sweep = tmp_path / "sweep"
+    OmegaConf.save(OmegaConf.create({"hydra": {"overrides": {"task": ["aug=none", "seed=3,6"]},
+                                               "job": {"config": {"override_dirname": {"exclude_keys": []}}}}}),
+                   sweep.mkdir() or sweep / "multirun.yaml")
+    started(sweep / "aug=none,seed=3", 3, epochs_done=4, age=5, total=100)
+    table = sweep_status(sweep).set_index("seed")
+    assert table.loc[6, "status"] == "missing" and table.loc[6, "epoch"] == "0/100"
+    assert table.loc[3, "epoch"] == "4/100"
+
+
 def test_time_left_in_a_sweep_adds_running_etas_and_waiting_jobs_at_the_median_completed_time(tmp_path, capsys):
     import json
     sweep = tmp_path / "sweep"
