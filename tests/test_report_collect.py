@@ -1,0 +1,99 @@
+"""Collecting sweep folders: failed and missing jobs listed, expected jobs, one configuration however it is spelled."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ablate.report import build, write_report
+from ablate.bench.fake_sweep import AUG, BASE, write_run, write_sweep
+
+
+def test_failed_and_missing_runs_are_listed_not_dropped(tmp_path):
+    sweep = write_sweep(tmp_path, {"aug=none": BASE[:3], "aug=cropflip": AUG[:3]})
+    write_run(tmp_path / "aug=cropflip,seed=3", ["aug=cropflip"], 3, 0, status="failed")
+    started = tmp_path / "aug=none,seed=3" / ".hydra"    # started, killed before its record
+    started.mkdir(parents=True)
+    (started / "overrides.yaml").write_text("- aug=none\n- seed=3\n")
+    r = build(sweep)
+    status = r.runs.set_index(["config", "seed"]).status
+    assert status[("aug=cropflip", 3)] == "failed" and status[("aug=none", 3)] == "missing"
+    s = r.summary.set_index("config")
+    assert (s.loc["aug=cropflip"].n, s.loc["aug=cropflip"].failed) == (3, 1)
+    assert s.loc["aug=none"].missing == 1
+
+
+def test_report_on_an_empty_or_all_failed_sweep(tmp_path):
+    write_run(tmp_path / "j", ["aug=none"], 0, 0, status="failed")
+    out = write_report(tmp_path)
+    assert "1 failed" in (out / "report.md").read_text()
+
+
+@pytest.mark.parametrize("task, expected", [
+    (["experiment=ladder", "seed=0,1"], {f"experiment=ladder,rung={r},seed={s}" for r in "ab" for s in (0, 1)}),
+    (["experiment=ladder", "seed=0"], {f"experiment=ladder,rung={r},seed=0" for r in "ab"}),
+    (["experiment=ladder"], {f"experiment=ladder,rung={r},seed={s}" for r in "ab" for s in range(3)}),
+])
+def test_expected_jobs_take_command_line_seeds_over_the_experiments_own(tmp_path, task, expected):
+    from omegaconf import OmegaConf
+    from ablate.report.collect import expected_job_dirs
+    OmegaConf.save(OmegaConf.create({"hydra": {"overrides": {"task": task},
+                                               "sweeper": {"params": {"rung": "a,b", "seed": "range(0,3)"}},
+                                               "job": {"config": {"override_dirname": {"exclude_keys": []}}}}}),
+                   tmp_path / "multirun.yaml")
+    assert {p.name for p, _ in expected_job_dirs(tmp_path)} == expected
+
+
+def test_a_sweep_folder_launched_again_with_other_seeds_still_expects_the_first_launch(tmp_path):
+    from omegaconf import OmegaConf
+    from ablate.report.collect import expected_job_dirs, expected_jobs, keep_earlier_launch
+
+    def launch(task):      # what Hydra does: on_multirun_start (keep the earlier launch), then write multirun.yaml
+        cfg = OmegaConf.create({"hydra": {"overrides": {"task": task}, "sweeper": {"params": {}},
+                                          "job": {"config": {"override_dirname": {"exclude_keys": []}}}}})
+        kept = keep_earlier_launch(tmp_path, expected_jobs(cfg, tmp_path))
+        OmegaConf.save(cfg, tmp_path / "multirun.yaml")
+        return kept
+
+    assert launch(["rung=a,b", "seed=0"]) is None                       # the first launch: nothing to keep
+    assert launch(["rung=a,b", "seed=0"]) is None                       # the same again: nothing new to keep
+    assert launch(["rung=a,b", "seed=1"]).name == "multirun.1.yaml"     # seed 0's jobs would be forgotten
+    assert launch(["rung=a,b", "seed=0,1"]) is None                     # asks for all of them itself
+    assert launch(["rung=a", "seed=2"]).name == "multirun.2.yaml"
+    assert {p.name for p, _ in expected_job_dirs(tmp_path)} == \
+        {f"rung={r},seed={s}" for r in "ab" for s in (0, 1)} | {"rung=a,seed=2"}
+
+
+def test_one_configuration_spelled_two_ways_is_pooled(tmp_path):
+    # rung=2_cosine and aug=cropflip schedule=cosine compose to the same config: one configuration, 4 seeds
+    for seed, acc in enumerate([0.88, 0.87]):
+        write_run(tmp_path / "ladder" / f"r{seed}", ["rung=2_cosine"], seed, acc)
+        write_run(tmp_path / "grid" / f"g{seed}", ["aug=cropflip", "schedule=cosine"], seed + 2, acc + 0.01)
+        write_run(tmp_path / "grid" / f"n{seed}", ["aug=none", "schedule=cosine"], seed, acc - 0.1)
+    same = {"arm": {"aug": "cropflip", "schedule": "cosine"}, "loss": {"label_smoothing": 0.0}}
+    for path in (tmp_path / "ladder").rglob("results.json"):
+        rec = json.loads(path.read_text())
+        rec["config"] = {**same, "seed": rec["seed"]}
+        rec["choices"] = {"rung": "2_cosine", "aug": "cropflip", "schedule": "cosine"}
+        path.write_text(json.dumps(rec))
+    for path in (tmp_path / "grid").rglob("results.json"):
+        rec = json.loads(path.read_text())
+        rec["choices"] = dict(o.split("=") for o in rec["overrides"] if not o.startswith("seed"))
+        path.write_text(json.dumps(rec))
+    r = build([tmp_path / "ladder", tmp_path / "grid"])
+    s = r.summary.set_index("config")
+    assert len(s) == 2 and s.n.sum() == 6
+    pooled = next(c for c in s.index if "rung=2_cosine" in c)
+    assert s.loc[pooled].n == 4 and "aug=cropflip" in pooled and "schedule=cosine" not in s.index
+    assert s.loc[pooled].test_acc_mean == pytest.approx(np.mean([0.88, 0.87, 0.89, 0.88]))
+
+
+def test_report_on_a_sweep_with_no_record_yet(tmp_path):
+    from omegaconf import OmegaConf
+    OmegaConf.save(OmegaConf.create({"hydra": {"overrides": {"task": ["aug=none,cropflip"]},
+                                               "job": {"config": {"override_dirname": {"exclude_keys": []}}}}}),
+                   tmp_path / "multirun.yaml")
+    out = write_report(tmp_path)
+    assert "No completed runs yet" in (out / "report.md").read_text()
+    assert len(build(tmp_path).runs) == 2
