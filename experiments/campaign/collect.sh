@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Copy each completed job's record (results.json, history.csv, predictions.npz: small files, no weights or
 # checkpoints) and each sweep's multirun.yaml from the live campaign folders into experiments/, then
-# regenerate the reports there. Run from the repository root:  bash experiments/campaign/collect.sh
+# regenerate the reports there. A job still training leaves only its .hydra/overrides.yaml, so the committed
+# report lists it as started (no record yet), not as not started. Run from the repository root:  bash experiments/campaign/collect.sh
 set -euo pipefail
 LIVE=${LIVE:-/root/campaign}
 copy() {   # copy LIVE_SWEEP DEST: completed jobs only
@@ -19,12 +20,19 @@ copy() {   # copy LIVE_SWEEP DEST: completed jobs only
         n=1; while [ -f "$dest/multirun.$n.yaml" ]; do n=$((n + 1)); done
         cp "$launch" "$dest/multirun.$n.yaml"
     done
+    for started in "$src"/*/.hydra/overrides.yaml; do
+        [ -f "$started" ] || continue
+        job=$(dirname "$(dirname "$started")")
+        grep -qs '"status": "completed"' "$job/results.json" && continue
+        mkdir -p "$dest/$(basename "$job")/.hydra" && cp "$started" "$dest/$(basename "$job")/.hydra/"
+    done
     for rec in "$src"/*/results.json; do
         [ -f "$rec" ] || continue
         grep -q '"status": "completed"' "$rec" || continue
         job=$(dirname "$rec"); out="$dest/$(basename "$job")"
         mkdir -p "$out"
         for f in results.json history.csv predictions.npz; do [ -f "$job/$f" ] && cp "$job/$f" "$out/"; done
+        rm -rf "$out/.hydra"      # left while it trained
     done
     return 0
 }
