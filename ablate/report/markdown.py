@@ -249,54 +249,75 @@ def _classes(report: Report, out: Path, figdir: Path, figures_on: bool) -> list[
 
 
 def _figures(report: Report, figdir: Path) -> list[str]:
-    md = ["## Figures", ""]
-    configs = report.configs
-    if not report.histories.empty:
-        labels = {c: report.labels[c] for c in configs if c in set(report.histories.config)}
-        path = _save(figures.val_overlay(report.histories, labels), figdir, "val_overlay")
-        md += [f"![val accuracy, every configuration]({path})", "", "Val accuracy of every configuration on one "
-               "axis: the first comparison to make.", ""]
-        path = _save(figures.curves(report.histories, labels), figdir, "curves")
-        md += [f"![train and val curves]({path})", "",
-               "Train (blue) and val (orange) accuracy and loss per epoch: mean over seeds, band from min to max; "
-               "the hatched area is the train-val gap. Train figures are the training objective on augmented "
-               "batches in train mode (label smoothing and mixing included when on); val loss is plain "
-               "cross-entropy, so a smoothed run's train loss can sit above its val loss.", ""]
+    return ["## Figures", "", *_curve_figures(report, figdir), *_ladder_figure(report, figdir),
+            *_confusion_figures(report, figdir), *_per_class_delta_figure(report, figdir),
+            *_reliability_figure(report, figdir)]
+
+
+def _curve_figures(report: Report, figdir: Path) -> list[str]:
+    if report.histories.empty:
+        return []
+    labels = {c: report.labels[c] for c in report.configs if c in set(report.histories.config)}
+    overlay = _save(figures.val_overlay(report.histories, labels), figdir, "val_overlay")
+    curves = _save(figures.curves(report.histories, labels), figdir, "curves")
+    return [f"![val accuracy, every configuration]({overlay})", "", "Val accuracy of every configuration on one "
+            "axis: the first comparison to make.", "",
+            f"![train and val curves]({curves})", "",
+            "Train (blue) and val (orange) accuracy and loss per epoch: mean over seeds, band from min to max; "
+            "the hatched area is the train-val gap. Train figures are the training objective on augmented "
+            "batches in train mode (label smoothing and mixing included when on); val loss is plain "
+            "cross-entropy, so a smoothed run's train loss can sit above its val loss.", ""]
+
+
+def _ladder_figure(report: Report, figdir: Path) -> list[str]:
+    if len(report.ladder) < 2:
+        return []
     done_rungs = [c for c in report.ladder if report.summary.set_index("config").loc[c, "n"] > 0]
-    if len(report.ladder) > 1 and len(done_rungs) < 2:
-        md += ["_No ladder figure yet: fewer than two rungs have a completed run._", ""]
-    elif len(report.ladder) > 1:
-        ref = reference_figures(report)
-        path = _save(figures.ladder(report.summary, report.ladder_steps, report.ladder, report.labels, ref,
-                                    "reference figure", report.runs), figdir, "ladder")
-        md += [f"![ladder]({path})", "", "Cumulative gains up the ladder"
-               + (" (open diamonds: the reference figures)" if ref else "")
-               + ("; small dots: each seed's run" if (report.summary.n >= 2).any() else "") + ".", ""]
-    for config in configs:
+    if len(done_rungs) < 2:
+        return ["_No ladder figure yet: fewer than two rungs have a completed run._", ""]
+    ref = reference_figures(report)
+    path = _save(figures.ladder(report.summary, report.ladder_steps, report.ladder, report.labels, ref,
+                                "reference figure", report.runs), figdir, "ladder")
+    return [f"![ladder]({path})", "", "Cumulative gains up the ladder"
+            + (" (open diamonds: the reference figures)" if ref else "")
+            + ("; small dots: each seed's run" if (report.summary.n >= 2).any() else "") + ".", ""]
+
+
+def _confusion_figures(report: Report, figdir: Path) -> list[str]:
+    md = []
+    for config in report.configs:
         if report.summary.set_index("config").loc[config, "n"] == 0:
             continue
         path = _save(figures.confusion(report.runs, config, report.labels[config]), figdir,
                      f"confusion_{figures.slug(report.labels[config])}")
         md += [f"![confusion {report.labels[config]}]({path})", ""]
-    md += ["Confusion matrices: rows are true classes, normalised to 100%, counts summed over seeds.", ""]
+    return md + ["Confusion matrices: rows are true classes, normalised to 100%, counts summed over seeds.", ""]
+
+
+def _per_class_delta_figure(report: Report, figdir: Path) -> list[str]:
+    """The baseline against the best other configuration on the same classes."""
     ranked = report.summary[report.summary.n > 0].sort_values("test_acc_mean", ascending=False).config
-    same_classes = classes.class_names(report.runs, report.baseline) if report.baseline in set(ranked) else None
-    ref, target = report.baseline, next((c for c in ranked if c != report.baseline
-                                         and classes.class_names(report.runs, c) == same_classes), None)
+    ref = report.baseline
     if ref not in set(ranked):
-        md += [f"_No per-class delta: the baseline `{report.labels.get(ref, ref)}` has no completed run yet._", ""]
-    elif target:
-        path = _save(figures.per_class_delta(report.runs, ref, target, report.labels), figdir, "per_class_delta")
-        md += [f"![per-class delta]({path})", "",
-               f"Per-class accuracy change from the baseline `{report.labels[ref]}` to the best other "
-               f"configuration on the same classes, `{report.labels[target]}`; error bars are "
-               f"Welch 95% intervals from the seed spread: green and red bars clear their own noise.", ""]
+        return [f"_No per-class delta: the baseline `{report.labels.get(ref, ref)}` has no completed run yet._", ""]
+    same_classes = classes.class_names(report.runs, ref)
+    target = next((c for c in ranked if c != ref and classes.class_names(report.runs, c) == same_classes), None)
+    if not target:
+        return []
+    path = _save(figures.per_class_delta(report.runs, ref, target, report.labels), figdir, "per_class_delta")
+    return [f"![per-class delta]({path})", "",
+            f"Per-class accuracy change from the baseline `{report.labels[ref]}` to the best other "
+            f"configuration on the same classes, `{report.labels[target]}`; error bars are "
+            f"Welch 95% intervals from the seed spread: green and red bars clear their own noise.", ""]
+
+
+def _reliability_figure(report: Report, figdir: Path) -> list[str]:
     smoothing = report.runs.dropna(subset=["label_smoothing"]).groupby("config").label_smoothing.first()
-    if smoothing.nunique() > 1:
-        path = _save(figures.reliability(report.runs, configs, report.labels), figdir, "reliability")
-        md += [f"![reliability]({path})", "", "Reliability diagram: configurations differ in label smoothing, "
-               "which changes calibration as well as accuracy.", ""]
-    return md
+    if smoothing.nunique() < 2:
+        return []
+    path = _save(figures.reliability(report.runs, report.configs, report.labels), figdir, "reliability")
+    return [f"![reliability]({path})", "", "Reliability diagram: configurations differ in label smoothing, "
+            "which changes calibration as well as accuracy.", ""]
 
 
 def _provenance(runs: pd.DataFrame) -> list[str]:
