@@ -51,6 +51,22 @@ def test_unresolved_and_worse_verdicts(tmp_path):
     assert need > 5   # a small delta at this spread needs more seeds than we ran
 
 
+def test_an_interval_clear_of_zero_beside_an_unresolved_verdict_gets_a_note(tmp_path):
+    # aug=flip: uncorrected p ~ 0.04, its interval clears 0; Holm over two comparisons doubles p past 0.05
+    arms = {"aug=none": [0.70, 0.71, 0.72], "aug=flip": [0.725, 0.735, 0.745], "aug=cutout": [0.70, 0.72, 0.71]}
+    sweep = write_sweep(tmp_path, arms)
+    d = build(sweep, baseline="aug=none").deltas.set_index("to")
+    assert d.loc["aug=flip", "ci_low"] > 0 and 0.025 < d.loc["aug=flip", "p"] < 0.05
+    assert d.loc["aug=flip", "verdict"] == "unresolved"
+    text = (write_report(sweep, baseline="aug=none") / "report.md").read_text()
+    assert "the interval of `aug=none` -> `aug=flip` (p = 0.0" in text
+    assert "Holm-corrected over the table's 2 comparisons" in text
+    assert "`aug=cutout` (p" not in text                          # its interval spans 0: nothing to explain
+    arms["aug=flip"] = [0.75, 0.76, 0.77]                         # resolved after Holm too: no note
+    text = (write_report(write_sweep(tmp_path / "b", arms), baseline="aug=none") / "report.md").read_text()
+    assert "yet the verdict is unresolved" not in text
+
+
 def test_holm_by_hand():
     assert stats.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
     assert stats.holm([0.5, float("nan")])[0] == 0.5

@@ -103,7 +103,8 @@ def ladder(summary: pd.DataFrame, steps: pd.DataFrame, order: list[str], labels:
     ax.set_ylim(bottom, top + 0.04 * (top - bottom))       # the notes above the rungs get their room below
     ax.grid(axis="y", alpha=0.3)
     ax.set_title("final test accuracy per rung (mean, 95% t-interval)\nabove each rung: its gain over the "
-                 "previous rung [Welch 95% interval]", fontsize=8, wrap=True)
+                 "previous rung [Welch 95% interval, uncorrected] and its verdict (Holm-corrected over the steps)",
+                 fontsize=8, wrap=True)
     fig.tight_layout()
     _raise_top_to_fit(fig, ax, notes)
     return fig

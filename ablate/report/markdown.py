@@ -109,6 +109,7 @@ def _glance(report: Report, out: Path) -> list[str]:
             f"column is the range of val accuracy over each run's last 5 epochs (mean over seeds), a gauge of "
             f"how much the final epoch's figure could have moved.", "",
             _table_files(overview(report), out, "overview", pct=set()), "", *_zero_spread_note(report),
+            *_clear_but_unresolved_note(report, report.deltas),
             "The full summary per configuration (std, min, max, flip-TTA accuracy, best val accuracy, train-val "
             "gap, ECE, NLL, train time) is in `summary.csv` and `summary_table.md`.", ""]
 
@@ -124,6 +125,27 @@ def _zero_spread_note(report: Report) -> list[str]:
             "its deltas' intervals rest on the other side's spread alone.", ""]
 
 
+def _clear_but_unresolved_note(report: Report, comparisons: pd.DataFrame) -> list[str]:
+    """A comparison whose uncorrected interval clears 0 but whose Holm-corrected verdict is unresolved: say why
+    the two seem to disagree."""
+    if comparisons.empty:
+        return []
+    clears_zero = (comparisons.ci_low > 0) | (comparisons.ci_high < 0)
+    clear = comparisons[clears_zero & (comparisons.verdict == "unresolved")]
+    if clear.empty:
+        return []
+
+    def named(r) -> str:
+        to = f"`{report.labels.get(r['to'], r['to'])}`"
+        return (f"`{report.labels.get(r['from'], r['from'])}` -> {to}" if "from" in r else to) + \
+            f" (p = {r['p']:.3g}, {r['p_holm']:.3g} after Holm)"
+    pairs = ", ".join(named(r) for _, r in clear.iterrows())
+    one = len(clear) == 1
+    return [f"**Note:** the interval{'' if one else 's'} of {pairs} clear{'s' if one else ''} 0, yet the verdict "
+            f"is unresolved: an interval is the comparison's own, uncorrected, while the verdict is Holm-corrected over the table's "
+            f"{len(comparisons)} comparisons. More seeds would settle it (see `seeds_for_80pct_power`).", ""]
+
+
 def _ladder(report: Report, out: Path) -> list[str]:
     if report.ladder_steps.empty:
         return []
@@ -134,6 +156,7 @@ def _ladder(report: Report, out: Path) -> list[str]:
             "the rung below in points [Welch 95% interval] with its verdict"
             + (" and the reference figure" if not report.reference.empty else "") + ".", "",
             _table_files(ladder_overview(report), out, "ladder_overview", pct=set()), "",
+            *_clear_but_unresolved_note(report, report.ladder_steps),
             "The same steps in full. Delta in points with a Welch 95% interval; p-values Holm-corrected over "
             "the ladder's steps; the verdict is better / worse when the corrected p < 0.05, else unresolved (no "
             "test with one seed on a side). `seeds_for_80pct_power`: seeds per arm at which the same Welch test "
