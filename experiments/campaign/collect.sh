@@ -2,7 +2,8 @@
 # Copy each completed job's record (results.json, history.csv, predictions.npz: small files, no weights or
 # checkpoints) and each sweep's multirun.yaml from the live campaign folders into experiments/, then
 # regenerate the reports there. A job still training leaves only its .hydra/overrides.yaml, so the committed
-# report lists it as started (no record yet), not as not started. Run from the repository root:  bash experiments/campaign/collect.sh
+# report lists it as started (no record yet), not as not started.
+# Run from the repository root:  bash experiments/campaign/collect.sh
 set -euo pipefail
 LIVE=${LIVE:-/root/campaign}
 copy() {   # copy LIVE_SWEEP DEST: completed jobs only
