@@ -134,16 +134,12 @@ def _clear_but_unresolved_note(report: Report, comparisons: pd.DataFrame) -> lis
     clear = comparisons[clears_zero & (comparisons.verdict == "unresolved")]
     if clear.empty:
         return []
-
-    def named(r) -> str:
-        to = f"`{report.labels.get(r['to'], r['to'])}`"
-        return (f"`{report.labels.get(r['from'], r['from'])}` -> {to}" if "from" in r else to) + \
-            f" (p = {r['p']:.3g}, {r['p_holm']:.3g} after Holm)"
-    pairs = ", ".join(named(r) for _, r in clear.iterrows())
+    pairs = ", ".join(f"`{report.labels.get(r['from'], r['from'])}` -> `{report.labels.get(r['to'], r['to'])}` "
+                      f"(p = {r['p']:.3g}, {r['p_holm']:.3g} after Holm)" for _, r in clear.iterrows())
     one = len(clear) == 1
     return [f"**Note:** the interval{'' if one else 's'} of {pairs} clear{'s' if one else ''} 0, yet the verdict "
-            f"is unresolved: an interval is the comparison's own, uncorrected, while the verdict is Holm-corrected over the table's "
-            f"{len(comparisons)} comparisons. More seeds would settle it (see `seeds_for_80pct_power`).", ""]
+            f"is unresolved: an interval is the comparison's own, uncorrected, while the verdict is "
+            f"Holm-corrected over the table's {len(comparisons)} comparisons. More seeds would settle it (see `seeds_for_80pct_power`).", ""]
 
 
 def _ladder(report: Report, out: Path) -> list[str]:

@@ -39,8 +39,8 @@ done
 python -m ablate experiment=resnet18_94 seed=0 $COMMON hydra.sweep.dir="$LIVE/resnet18_94"
 
 # 6. seeds 3 and 4 of every rung and of the fourth cell (the ladder's own seed range, 0-4): at seeds 0-2 the
-#    crop + flip step and the 2x2 interaction stay unresolved, because a constant lr leaves rung 1's final epoch
-#    1-2 points from where its neighbours' ended; the report puts 4 or more seeds a side at 80% power
+#    cosine step and the 2x2 interaction stay unresolved, mostly from rung 1's spread (a constant lr leaves its
+#    final epoch 1-2 points from where its neighbours' ended); the report puts 5 seeds a side at 80% power
 for seed in 3 4; do
     python -m ablate experiment=ladder seed=$seed $COMMON hydra.sweep.dir="$LIVE/ladder"
     python -m ablate -m aug=none schedule=cosine seed=$seed $COMMON hydra.sweep.dir="$LIVE/readme_2x2"
