@@ -22,6 +22,20 @@ def _duration(seconds: float) -> str:
     return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
 
 
+STRETCHED = 2.0   # an epoch this many times the fastest one spanned a pause (SIGSTOP, a suspended machine)
+
+
+def typical_epoch_seconds(seconds: list[float]) -> float | None:
+    """The median epoch time over the epochs that were not stretched: those within STRETCHED x the fastest.
+    Training epochs of one run take about the same time, so an epoch much longer than the fastest spent its
+    extra time stopped (a paused job, a suspended machine) or warming up, and would inflate an ETA; the median
+    of the rest then shrugs off ordinary jitter. None when there is no epoch."""
+    if not seconds:
+        return None
+    fastest = min(seconds)
+    return statistics.median(s for s in seconds if s <= STRETCHED * fastest)
+
+
 class Progress:
     def __init__(self, epochs: int, label: str, mode: str = "auto"):
         self.epochs, self.label = epochs, label
@@ -45,15 +59,15 @@ class Progress:
             log.info("%s epoch %d/%d %s%s", self.label, row["epoch"], self.epochs, _fmt(row), self._eta(row))
 
     def _eta(self, row: dict) -> str:
-        """Time left from this process's median wall time per epoch (training and evaluation together): an
-        epoch stretched by a suspended or shared machine does not move the estimate much."""
+        """Time left from this process's typical wall time per epoch (training and evaluation together): epochs
+        stretched by a pause or a suspended machine are left out (`typical_epoch_seconds`)."""
         now = time.monotonic()
         self.walls.append(now - self.last)
         self.last = now
         left = self.epochs - row["epoch"]
         if not left:
             return ""
-        eta = statistics.median(self.walls) * left
+        eta = typical_epoch_seconds(self.walls) * left
         text = f", eta {_duration(eta)} (~{time.strftime('%H:%M', time.localtime(time.time() + eta))})"
         if len(self.walls) == 1:
             log.info("%s: %s per epoch, %d epoch(s) left, done in about %s", self.label,

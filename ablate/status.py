@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from ablate.core.checkpoint import CHECKPOINT
+from ablate.progress import typical_epoch_seconds
 from ablate.report.collect import load_runs
 
 RUNNING_WITHIN = 3.0   # a job whose history changed within this many epoch-times is running
@@ -38,10 +38,8 @@ def _total_epochs(job: Path, record: dict | None) -> int | None:
 
 
 def _seconds_per_epoch(history: list[dict]) -> float | None:
-    """The median epoch time: robust to one stretched epoch (the first, with its warm-up, or one that spanned a
-    pause) from three epochs on. The first epoch is left out only where at least three others remain."""
-    seconds = [float(r["epoch_seconds"]) for r in history if r.get("epoch_seconds")]
-    return statistics.median(seconds[1:] if len(seconds) > 3 else seconds) if seconds else None
+    """The typical epoch time, leaving out epochs stretched by a pause or a warm-up (`typical_epoch_seconds`)."""
+    return typical_epoch_seconds([float(r["epoch_seconds"]) for r in history if r.get("epoch_seconds")])
 
 
 def job_status(row: dict, now: float) -> dict:
@@ -64,11 +62,12 @@ def job_status(row: dict, now: float) -> dict:
     val = history[-1].get("val_acc") if history else None
     done_in = (record or {}).get("wall_seconds") if status == "completed" else None
     return {"config": row["config"], "seed": row["seed"], "status": status,
-            "epoch": f"{reached}/{total if total is not None else '?'}",
+            "epoch": None,                                          # reached/total, once totals are borrowed
             "val_acc": f"{100 * float(val):.2f}" if val not in (None, "", "nan") else "-",
             "s/epoch": f"{per_epoch:.0f}" if per_epoch else "-",
             "eta": time.strftime("%H:%M", time.localtime(now + eta)) + f" ({eta / 60:.0f} min)" if eta else "-",
-            "_eta_s": eta, "_job_s": done_in, "_left": 1 - reached / total if total else 1.0, "_total": total}
+            "_eta_s": eta, "_job_s": done_in, "_left": 1 - reached / total if total else 1.0, "_total": total,
+            "_reached": reached}
 
 
 def _duration(seconds: float) -> str:
@@ -95,7 +94,7 @@ def time_left(table: pd.DataFrame) -> str | None:
 
 def _borrow_totals(rows: list[dict]) -> list[dict]:
     """A job not yet started has no config of its own to read its epochs from: it runs what a job of the same
-    configuration (another seed) runs."""
+    configuration (another seed) runs. Then each row's `epoch` reads reached/total ('?' where none is known)."""
     known = {}
     for r in rows:
         if r["_total"]:
@@ -103,7 +102,8 @@ def _borrow_totals(rows: list[dict]) -> list[dict]:
     for r in rows:
         if not r["_total"] and r["config"] in known:
             r["_total"] = known[r["config"]]
-            r["epoch"] = f"{r['epoch'].split('/')[0]}/{r['_total']}"
+    for r in rows:
+        r["epoch"] = f"{r['_reached']}/{r['_total'] if r['_total'] is not None else '?'}"
     return rows
 
 

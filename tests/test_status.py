@@ -73,28 +73,37 @@ def test_time_left_in_a_sweep_adds_running_etas_and_waiting_jobs_at_the_median_c
     assert main([str(tmp_path / "nowhere")]) == 2
 
 
-def test_a_runs_eta_uses_its_median_epoch_so_one_stalled_epoch_barely_moves_it(monkeypatch, caplog):
+def test_a_runs_eta_leaves_out_stalled_epochs(monkeypatch, caplog):
     import logging
     from ablate import progress
 
-    clock = iter([0.0, 10.0, 20.0, 1000.0, 1010.0])     # epoch 3 stalled (a suspended machine) for 980 s
+    clock = iter([0.0, 10.0, 20.0, 1000.0, 1990.0])     # epochs 3 and 4 stalled (a suspended machine), 980 s each
     monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
     p = progress.Progress(10, "job", "log")
     row = {"train_loss": 1.0, "train_acc": 0.5, "val_acc": 0.5, "lr": 0.1, "images_per_second": 100.0}
     with caplog.at_level(logging.INFO, logger="ablate"):
         for epoch in range(1, 5):
             p({**row, "epoch": epoch})
-    assert "eta 1m00s" in caplog.records[-1].getMessage()          # median 10 s x 6 epochs left, not 252 s x 6
+    assert "eta 1m00s" in caplog.records[-1].getMessage()          # 10 s x 6 epochs left, not 495 s x 6
     assert "done in about 1m30s" in caplog.text                      # after the first epoch: 10 s x 9
 
 
-def test_seconds_per_epoch_shrugs_off_one_stretched_epoch_from_three_epochs_on(tmp_path):
+def test_seconds_per_epoch_leaves_out_epochs_stretched_by_pauses_however_many(tmp_path):
     sweep = tmp_path / "sweep"
-    started(sweep / "aug=none,seed=0", 0, epochs_done=3, age=5)
+    started(sweep / "aug=none,seed=0", 0, epochs_done=4, age=5)
     history = sweep / "aug=none,seed=0" / "history.csv"
     rows = history.read_text().splitlines()
-    rows[2] = rows[2].replace(",60.0,", ",700.0,")          # epoch 2 spanned a 640 s pause (SIGSTOP, a CI run)
+    rows[3] = rows[3].replace(",60.0,", ",580.0,")          # epochs 3 and 4 each spanned a ~10 min pause
+    rows[4] = rows[4].replace(",60.0,", ",610.0,")          # (SIGSTOP for a CI run): half the epochs so far
+    rows[1] = rows[1].replace(",60.0,", ",65.0,")           # jitter stays in the median
     history.write_text("\n".join(rows) + "\n")
     row = sweep_status(sweep).iloc[0]
-    assert row["s/epoch"] == "60" and row.status == "running"
-    assert row["eta"].endswith("(7 min)")                    # 7 epochs x 60 s, not x 380 s
+    assert row["s/epoch"] == "62" and row.status == "running"
+    assert row["eta"].endswith("(6 min)")                    # 6 epochs x 62.5 s, not x 345 s (the plain median)
+
+
+def test_typical_epoch_seconds_drops_a_warm_up_epoch_and_keeps_ordinary_spread():
+    from ablate.progress import typical_epoch_seconds
+    assert typical_epoch_seconds([]) is None
+    assert typical_epoch_seconds([300.0, 40.0, 41.0, 39.0]) == 40.0    # compile warm-up: 7x the fastest
+    assert typical_epoch_seconds([50.0, 40.0, 70.0]) == 50.0           # within 2x: kept
