@@ -12,8 +12,6 @@ import statistics
 import tempfile
 import time
 
-import torch
-
 from ablate.bench.common import random_images, save
 from ablate.bench.pipeline import core_speed
 from ablate.core import OptimSettings, TrainSettings, setup, train_epoch
