@@ -47,7 +47,7 @@ def test_loss_falls_and_accuracy_beats_chance():
 def test_history_and_metrics_have_the_documented_fields():
     r = tiny_run(epochs=1)
     assert set(r.history[0]) == {"epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc",
-                                 "epoch_seconds", "images_per_second"}
+                                 "epoch_seconds", "stopped_seconds", "images_per_second"}
     for key in ("test_acc", "test_acc_tta", "val_acc", "train_acc", "test_nll", "test_ece", "per_class_acc"):
         assert key in r.metrics
     assert all(0 <= r.metrics[k] <= 1 for k in ("test_acc", "test_acc_tta", "val_acc", "train_acc", "test_ece"))

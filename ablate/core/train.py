@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from ablate.core.evaluate import autocast, predict, split_metrics
 from ablate.core.optim import build_optimizer, lr_factor
+from ablate.core.pauses import PAUSES
 from ablate.core.settings import TrainSettings
 from ablate.core.state import TrainState
 from ablate.data.dataset import Splits
@@ -101,12 +102,17 @@ def normalization(x: torch.Tensor, kind: str) -> tuple[torch.Tensor, torch.Tenso
 
 
 class Timer:
-    """Wall time of a region; on CUDA measured with events, synchronised only when read."""
+    """Running time of a region: wall time less the time the process spent stopped (`pauses.PAUSES`); on CUDA
+    measured with events, synchronised only when read."""
 
     def __init__(self, device: torch.device):
         self.cuda = device.type == "cuda"
+        self.stopped = 0.0                  # seconds stopped within the last region timed
 
     def start(self):
+        PAUSES.install()
+        PAUSES.mark()
+        self._stopped_before = PAUSES.stopped
         if self.cuda:
             self._s = torch.cuda.Event(enable_timing=True)
             self._e = torch.cuda.Event(enable_timing=True)
@@ -118,8 +124,11 @@ class Timer:
         if self.cuda:
             self._e.record()
             self._e.synchronize()
-            return self._s.elapsed_time(self._e) / 1000
-        return time.perf_counter() - self._t
+            wall = self._s.elapsed_time(self._e) / 1000
+        else:
+            wall = time.perf_counter() - self._t
+        self.stopped = min(PAUSES.stopped - self._stopped_before, wall)
+        return wall - self.stopped
 
 
 @dataclass
@@ -221,6 +230,7 @@ def train_epoch(run: Run) -> dict:
         loss.backward()
         st.optimizer.step()
         st.scheduler.step()
+        PAUSES.mark()
         loss_sum += loss.detach() * len(yb)
         pred = logits.argmax(1)
         correct += (pred == yb).sum() if lam == 1 else lam * (pred == yb).sum() + (1 - lam) * (pred == yb2).sum()
@@ -228,7 +238,8 @@ def train_epoch(run: Run) -> dict:
     seen = run.steps_per_epoch * run.batch
     row = {"epoch": st.epoch + 1, "lr": lr, "train_loss": float(loss_sum) / seen, "train_acc": float(correct) / seen}
     check_divergence(row, run.num_classes, s.optim.lr)
-    row["epoch_seconds"] = seconds
+    row["epoch_seconds"] = seconds                   # running time: a stop (SIGSTOP ... SIGCONT) is left out
+    row["stopped_seconds"] = run.timer.stopped
     row["images_per_second"] = seen / seconds if seconds > 0 else float("nan")
     return row
 
@@ -258,9 +269,10 @@ def finish(run: Run) -> TrainResult:
                    best_val_acc=st.best_val_acc)
     steady = st.history[1:] or st.history
     timing = {
-        "train_seconds": sum(r["epoch_seconds"] for r in st.history),
+        "train_seconds": sum(r["epoch_seconds"] for r in st.history),          # running time, stops left out
+        "stopped_seconds": sum(r.get("stopped_seconds", 0.0) for r in st.history),
         "first_epoch_seconds": st.history[0]["epoch_seconds"] if st.history else None,
-        # robust to an epoch stretched by a suspended or shared machine (train_seconds is not)
+        # robust to an epoch stretched by a shared machine (train_seconds is not)
         "median_epoch_seconds": statistics.median(r["epoch_seconds"] for r in st.history) if st.history else None,
         # the first epoch carries warm-up (and torch.compile) cost: report steady state apart
         "images_per_second": len(steady) * run.steps_per_epoch * run.batch
