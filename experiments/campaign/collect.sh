@@ -5,6 +5,7 @@
 # report lists it as started (no record yet), not as not started.
 # Run from the repository root:  bash experiments/campaign/collect.sh
 set -euo pipefail
+cd "$(dirname "$0")/../.."
 LIVE=${LIVE:-/root/campaign}
 copy() {   # copy LIVE_SWEEP DEST: completed jobs only
     local src=$LIVE/$1 dest=$2
@@ -37,13 +38,8 @@ copy() {   # copy LIVE_SWEEP DEST: completed jobs only
     done
     return 0
 }
-copy precision_parity experiments/bench/precision_parity
-copy ladder_short experiments/results/ladder_short_cpu
-copy ladder experiments/results/ladder_cpu/ladder
-copy readme_2x2 experiments/results/ladder_cpu/readme_2x2
-copy ladder_widths32 experiments/results/ladder_widths/widths_32
-copy mnist_to_cifar experiments/results/mnist_to_cifar
-copy resnet18_94 experiments/results/resnet18_94
+. experiments/campaign/folders.sh
+while read -r live committed; do [ -n "$live" ] && copy "$live" "$committed"; done <<< "$CAMPAIGN_FOLDERS"
 report() { [ -d "$1" ] && python -m ablate.report "${@}" || true; }
 report experiments/bench/precision_parity --baseline trainer.precision=fp32
 report experiments/results/ladder_short_cpu

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The CPU campaign of issue 10, one stage after another; each stage is a sweep that a rerun resumes
 # (complete jobs are skipped), so running this script again after a stop continues where it was.
-#   nohup nice -n 19 bash experiments/campaign/cpu_ladder.sh > $LIVE/campaign.log 2>&1 &
+#   (setsid nohup nice -n 19 bash experiments/campaign/cpu_ladder.sh >> $LIVE/campaign.log 2>&1 &)
 # LIVE: the live sweep folders (checkpoints, weights), outside the repository.
 # DATA: a folder holding cifar-10-batches-py/ (../shared/data/prepare_cifar10.py writes one).
 set -u
@@ -10,6 +10,12 @@ LIVE=${LIVE:-/root/campaign}
 DATA=${DATA:-/root/data}
 COMMON="data.root=$DATA data.download=false trainer.progress=log"
 mkdir -p "$LIVE"
+# `nice` alone does not yield to other work here: the kernel shares the CPU between sessions (autogroups) before
+# it looks at nice, so a campaign started with setsid took half the CPU from a test run in another session. Its
+# autogroup's own nice value does yield (raising it needs no privilege; where /proc has no autogroup, nothing).
+echo 19 2>/dev/null > /proc/self/autogroup || true
+# records committed earlier count as done: on a machine that lost the live folders, restore them first
+bash experiments/campaign/restore.sh
 
 # 1. bf16 against fp32 on this CPU: rung 2 of the 20-epoch ladder, seeds 0 and 1, both precisions
 python -m ablate -m experiment=ladder_short rung=2_cosine seed=0,1 trainer.precision=fp32,bf16 \

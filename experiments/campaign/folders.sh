@@ -1,0 +1,12 @@
+# Which live sweep folder (under $LIVE) is committed where (from the repository root): one pair a line.
+# collect.sh copies completed records live -> committed; restore.sh copies them back onto a new machine.
+# shellcheck disable=SC2034
+CAMPAIGN_FOLDERS="
+precision_parity experiments/bench/precision_parity
+ladder_short experiments/results/ladder_short_cpu
+ladder experiments/results/ladder_cpu/ladder
+readme_2x2 experiments/results/ladder_cpu/readme_2x2
+ladder_widths32 experiments/results/ladder_widths/widths_32
+mnist_to_cifar experiments/results/mnist_to_cifar
+resnet18_94 experiments/results/resnet18_94
+"

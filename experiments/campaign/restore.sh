@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The reverse of collect.sh: put each committed, completed record back into its live sweep folder, so that
+# cpu_ladder.sh on a machine that lost (or never had) the live folders skips those jobs instead of training
+# them again. A live job that already has a completed record is left as it is; checkpoints are never touched,
+# so a job that was training resumes as before. Run from anywhere:  bash experiments/campaign/restore.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+LIVE=${LIVE:-/root/campaign}
+. experiments/campaign/folders.sh
+restored=0
+while read -r live committed; do
+    [ -n "$live" ] || continue
+    for rec in "$committed"/*/results.json; do
+        [ -f "$rec" ] || continue
+        grep -q '"status": "completed"' "$rec" || continue
+        job=$(basename "$(dirname "$rec")"); out="$LIVE/$live/$job"
+        grep -qs '"status": "completed"' "$out/results.json" && continue
+        mkdir -p "$out"
+        for f in results.json history.csv predictions.npz; do
+            [ -f "$(dirname "$rec")/$f" ] && cp "$(dirname "$rec")/$f" "$out/"
+        done
+        restored=$((restored + 1))
+    done
+done <<< "$CAMPAIGN_FOLDERS"
+echo "restored $restored completed record(s) into $LIVE"

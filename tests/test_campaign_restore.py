@@ -1,0 +1,47 @@
+"""experiments/campaign/restore.sh: on a machine without the live campaign folders, the committed records go back
+where the campaign's sweeps look, so a rerun skips them instead of training them again."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "experiments" / "campaign" / "restore.sh"
+
+
+def _committed_pairs() -> list[tuple[str, Path]]:
+    """(live sweep name, committed folder) as folders.sh lists them."""
+    text = (ROOT / "experiments" / "campaign" / "folders.sh").read_text()
+    body = text.split('CAMPAIGN_FOLDERS="', 1)[1].split('"', 1)[0]
+    return [(live, ROOT / committed) for live, committed in (line.split() for line in body.splitlines() if line)]
+
+
+def _completed(folder: Path) -> list[Path]:
+    return [r for r in folder.glob("*/results.json") if json.loads(r.read_text()).get("status") == "completed"]
+
+
+def _restore(live: Path) -> str:
+    out = subprocess.run(["bash", str(SCRIPT)], env={**os.environ, "LIVE": str(live)}, capture_output=True,
+                         text=True, timeout=120, cwd="/")
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_every_committed_record_is_restored_once_and_a_live_one_is_kept(tmp_path):
+    expected = {(live, r.parent.name) for live, folder in _committed_pairs() for r in _completed(folder)}
+    assert expected, "the repository commits completed campaign records"
+    # a live job that completed on this machine keeps its own record
+    kept = sorted(expected)[0]
+    own = tmp_path / kept[0] / kept[1] / "results.json"
+    own.parent.mkdir(parents=True)
+    own.write_text(json.dumps({"status": "completed", "mine": True}))
+
+    assert f"restored {len(expected) - 1} completed record(s)" in _restore(tmp_path)
+    for live, job in expected - {kept}:
+        restored = tmp_path / live / job
+        assert (restored / "results.json").exists() and (restored / "history.csv").exists()
+        assert not (restored / "checkpoint.pt").exists()
+    assert json.loads(own.read_text()) == {"status": "completed", "mine": True}
+    assert "restored 0 completed record(s)" in _restore(tmp_path)      # a second run finds nothing to do
