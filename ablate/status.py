@@ -1,6 +1,7 @@
 """`python -m ablate.status SWEEP_DIR [SWEEP_DIR ...]`: where a sweep stands, from the files on disk.
 
-One line per job: configuration, seed, status (completed, failed, interrupted, running, stopped, missing),
+One line per job: configuration, seed, status (completed, failed, interrupted, running, stopped, missing; an
+interrupted or stopped job with a checkpoint is marked resumable),
 epochs reached of the total, last val accuracy, seconds per epoch and, for a running job, its ETA. Works while
 the sweep runs or after it, on any launcher's sweep folder (basic, joblib, submitit/SLURM).
 """
@@ -53,12 +54,16 @@ def job_status(row: dict, now: float) -> dict:
         total = reached                                  # a record without its config: it ran what it reached
     eta = None
     if status in ("missing", "interrupted") and history:
-        age = now - (job / "history.csv").stat().st_mtime
-        if per_epoch and age < RUNNING_WITHIN * per_epoch and status == "missing":
+        written = (job / "history.csv").stat().st_mtime
+        # an interrupted job's rerun keeps its old record until it ends: epochs written after it mean it runs
+        rerun = status == "missing" or written > (job / "results.json").stat().st_mtime
+        if per_epoch and now - written < RUNNING_WITHIN * per_epoch and rerun:
             status = "running"
             eta = (total - reached) * per_epoch if total else None
         elif status == "missing":
-            status = "stopped" + (" (resumable)" if (job / CHECKPOINT).exists() else "")
+            status = "stopped"
+    if status in ("stopped", "interrupted") and (job / CHECKPOINT).exists():
+        status += " (resumable)"
     val = history[-1].get("val_acc") if history else None
     done_in = (record or {}).get("wall_seconds") if status == "completed" else None
     return {"config": row["config"], "seed": row["seed"], "status": status,

@@ -1,6 +1,7 @@
 """`python -m ablate.status`: a sweep's jobs as they stand on disk."""
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -42,6 +43,28 @@ def test_status_of_completed_failed_interrupted_running_stopped_and_missing_jobs
     assert "1 running" in out and "1 completed" in out and "1 stopped" in out
     assert "_eta_s" not in out and "_job_s" not in out
     assert main([str(tmp_path / "nowhere")]) == 2
+
+
+def test_an_interrupted_job_that_a_rerun_resumed_is_running_and_one_with_a_checkpoint_is_resumable(tmp_path):
+    sweep = tmp_path / "sweep"
+    for seed in (0, 1, 2):
+        write_run(sweep / f"aug=none,seed={seed}", ["aug=none"], seed, 0, status="interrupted")
+        record = sweep / f"aug=none,seed={seed}" / "results.json"
+        record.write_text(json.dumps({**json.loads(record.read_text()), "config": {"trainer": {"epochs": 10}}}))
+        old = time.time() - 600
+        os.utime(record, (old, old))
+        (record.parent / "checkpoint.pt").write_bytes(b"x")
+    # seed 0: resumed, epochs written since the record; seed 1: epochs written before it (the interrupted run's);
+    # seed 2: no history at all
+    for seed, age in ((0, 5), (1, 900)):
+        rows = "".join(f"{e},0.1,1.0,0.5,60.0,750,1.0,0.{40 + e}\n" for e in range(1, 5))
+        (sweep / f"aug=none,seed={seed}" / "history.csv").write_text(HISTORY + rows)
+        t = time.time() - age
+        os.utime(sweep / f"aug=none,seed={seed}" / "history.csv", (t, t))
+    table = sweep_status(sweep).set_index("seed")
+    assert table.status.to_dict() == {0: "running", 1: "interrupted (resumable)", 2: "interrupted (resumable)"}
+    assert "min" in table.loc[0, "eta"] and table.loc[1, "eta"] == "-"
+    assert table.loc[0, "epoch"] == "4/10" and table.loc[1, "epoch"] == "4/10"
 
 
 def test_a_job_not_yet_started_shows_the_epochs_its_configuration_runs(tmp_path):
