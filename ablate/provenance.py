@@ -51,10 +51,28 @@ def command_line() -> str:
     return " ".join(head + [shlex.quote(a) for a in sys.argv[1:]])
 
 
+def cpu_model(cpuinfo: str | None = None) -> str:
+    """The CPU's model as Linux names it, with family, model and stepping (a VM often shows a generic name, and
+    the numbers still tell two machines apart); the platform's word for it elsewhere."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            return platform.processor() or platform.machine()
+    first = {}
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        first.setdefault(key.strip(), value.strip())
+    numbers = ", ".join(f"{k} {first[k]}" for k in ("cpu family", "model", "stepping") if first.get(k))
+    name = first.get("model name") or platform.processor() or platform.machine()
+    return f"{name} ({numbers})" if numbers else name
+
+
 def cpu_features() -> dict:
-    """What decides CPU speed here: the ISA torch dispatches to, and native bf16 (AMX, AVX512-BF16)."""
-    return {"capability": torch.backends.cpu.get_cpu_capability(), "amx": torch.cpu._is_amx_tile_supported(),
-            "avx512_bf16": torch.cpu._is_avx512_bf16_supported(), "threads": torch.get_num_threads()}
+    """What decides CPU speed here: the model, the ISA torch dispatches to, native bf16 (AMX, AVX512-BF16)."""
+    return {"model": cpu_model(), "capability": torch.backends.cpu.get_cpu_capability(),
+            "amx": torch.cpu._is_amx_tile_supported(), "avx512_bf16": torch.cpu._is_avx512_bf16_supported(),
+            "threads": torch.get_num_threads()}
 
 
 def environment(device: str = "cpu") -> dict:

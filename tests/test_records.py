@@ -106,3 +106,11 @@ def test_temp_files_of_a_killed_writer_are_removed_and_nothing_else(tmp_path):
     removed = remove_stale_temps(tmp_path)
     assert sorted(p.name for p in removed) == [".checkpoint.pt.x1y2.tmp", ".results.json.ab.tmp"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.tmp", "results.json"]
+
+
+def test_the_cpu_model_names_the_machine_with_family_model_and_stepping():
+    from ablate.provenance import cpu_model
+    info = ("processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 207\n"
+            "model name\t: Intel(R) Xeon(R) Processor\nstepping\t: 2\n\nprocessor\t: 1\nmodel\t\t: 999\n")
+    assert cpu_model(info) == "Intel(R) Xeon(R) Processor (cpu family 6, model 207, stepping 2)"
+    assert cpu_model("") and "(" not in cpu_model("")             # no cpuinfo: the platform's word, no numbers

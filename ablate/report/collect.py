@@ -53,6 +53,7 @@ def _record_row(job_dir: Path, rec: dict, sweep: Path) -> dict:
     cpu = env.get("cpu") or {}
     row["cpu"] = ", ".join([cpu.get("capability") or "?"] + [k.upper() for k in ("amx", "avx512_bf16") if cpu.get(k)]) \
         if cpu else None
+    row["cpu_model"] = cpu.get("model")            # which machine: speed differs between CPUs of one kind
     row["_record"] = rec
     return row
 
