@@ -3,12 +3,17 @@
 # (complete jobs are skipped), so running this script again after a stop continues where it was.
 #   (setsid nohup nice -n 19 bash experiments/campaign/cpu_ladder.sh >> $LIVE/campaign.log 2>&1 &)
 # LIVE: the live sweep folders (checkpoints, weights), outside the repository.
-# DATA: a folder holding cifar-10-batches-py/ (../shared/data/prepare_cifar10.py writes one).
+# DATA: a folder holding cifar-10-batches-py/ (../shared/data/prepare_cifar10.py writes one). JOBS: below.
 set -u
 cd "$(dirname "$0")/../.."
 LIVE=${LIVE:-/root/campaign}
 DATA=${DATA:-/root/data}
+# JOBS: jobs of one sweep at once (the cores split between them). 1 by default: each run lands soonest. Where two
+# 1-thread jobs beat one 2-thread job clearly (python -m ablate.bench.sweep_throughput; 1.30x on one machine of
+# this kind, 1.10x on another), JOBS=2 finishes the queue sooner.
+JOBS=${JOBS:-1}
 COMMON="data.root=$DATA data.download=false trainer.progress=log"
+[ "$JOBS" -gt 1 ] && COMMON="$COMMON hydra/launcher=joblib hydra.launcher.n_jobs=$JOBS"
 mkdir -p "$LIVE"
 # `nice` alone does not yield to other work here: the kernel shares the CPU between sessions (autogroups) before
 # it looks at nice, so a campaign started with setsid took half the CPU from a test run in another session. Its
