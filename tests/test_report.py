@@ -33,6 +33,7 @@ def test_write_report_files_and_figures_are_not_blank(tmp_path):
         assert (out / "figures" / f"{png.stem}.svg").is_file()
     text = (out / "report.md").read_text()
     assert "figures/curves.png" in text and "Provenance" in text and "better" in text
+    assert "- CPU model: `Test CPU (cpu family 6, model 1, stepping 0)`" in text      # which machine ran them
 
 
 def test_reliability_diagram_when_label_smoothing_differs(tmp_path):

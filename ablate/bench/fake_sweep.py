@@ -20,7 +20,9 @@ def write_run(job: Path, overrides: list[str], seed: int, acc: float, status: st
            "config": {"seed": seed, "loss": {"label_smoothing": smoothing}, 
                       "arm": dict(o.split("=", 1) for o in overrides)},   # what the overrides changed
            "env": {"torch": "2.x", "device_name": "cpu", "git_sha": "abc", "date": "2026-11-23", "host": "h",
-                   "command": "python -m ablate -m ..."}}
+                   "command": "python -m ablate -m ...",
+                   "cpu": {"model": "Test CPU (cpu family 6, model 1, stepping 0)", "capability": "AVX512", "amx": False,
+                           "avx512_bf16": False, "threads": 2}}}
     if status == "completed":
         n = 100
         right = round(acc * n)

@@ -341,7 +341,7 @@ def _reliability_figure(report: Report, figdir: Path) -> list[str]:
 
 def _provenance(runs: pd.DataFrame) -> list[str]:
     md = ["## Provenance", ""]
-    for col, title in (("git_sha", "git sha"), ("device_name", "device"), ("cpu", "CPU features"),
+    for col, title in (("git_sha", "git sha"), ("device_name", "device"), ("cpu_model", "CPU model"), ("cpu", "CPU features"),
                        ("precision", "precision used"), ("torch", "torch"), ("host", "host")):
         if col in runs:
             vals = sorted(v for v in runs[col].dropna().unique())
