@@ -22,6 +22,10 @@ git -C "$LIVE/src" pull -q --ff-only "$REPO" "$(git -C "$REPO" rev-parse --abbre
 (cd / && "$VENV/bin/python" -c "import ablate, hydra") 2> /dev/null ||
     "$VENV/bin/pip" install -q -e "$LIVE/src[dev]" > "$LIVE/pip.log" 2>&1
 [ -d "$DATA/cifar-10-batches-py" ] || "$VENV/bin/python" "$OFFLINE/prepare_cifar10.py" "$DATA"
+# Fashion-MNIST (experiment=mnist_to_cifar; its report's gallery reads the test images): Debian's package, which
+# cpu_ladder.sh links where the loader looks
+[ -d /usr/share/datasets/fashion-mnist ] || apt-get install -y -q dataset-fashion-mnist > "$LIVE/apt.log" 2>&1 ||
+    echo "note: no Fashion-MNIST (apt-get install dataset-fashion-mnist failed, see $LIVE/apt.log)"
 cd "$LIVE/src"
 (LIVE=$LIVE DATA=$DATA PATH="$VENV/bin:$PATH" setsid nohup nice -n 19 bash experiments/campaign/cpu_ladder.sh \
     >> "$LIVE/campaign.log" 2>&1 < /dev/null &)
