@@ -212,3 +212,21 @@ def test_labels_of_a_ladder_with_a_rung_not_yet_run_plus_a_grid_cell(tmp_path):
     (contrast,) = r.interaction_contrasts.itertuples()       # the ladder's rungs 0-2 and the grid cell span a 2x2
     assert (contrast.factors, contrast.n, contrast.verdict) == ("aug x schedule", "1/1/1/1",
                                                                 "needs 2+ seeds in every cell")
+
+
+def test_reliability_legend_stays_inside_the_figure_and_off_the_curves(tmp_path):
+    # a ladder pooled with a 2x2 names every factor: the legend's long names once ran off the figure's right edge
+    sweep = tmp_path / "s"
+    for seed, acc in enumerate(BASE[:2]):
+        write_run(sweep / f"a{seed}", ["loss=ce"], seed, acc)
+        write_run(sweep / f"b{seed}", ["loss=label_smoothing"], seed, acc, smoothing=0.1)
+    r = build(sweep)
+    long = {c: f"rung=3_label_smoothing aug=cropflip {c} schedule=cosine warmup=5" for c in r.configs}
+    fig = figures.reliability(r.runs, r.configs, long)
+    renderer = fig.canvas.get_renderer()
+    ax, legend = fig.axes[0], fig.axes[0].get_legend()
+    figure_box, legend_box = fig.bbox, legend.get_window_extent(renderer)
+    assert len(legend.get_texts()) == 2
+    assert figure_box.x0 <= legend_box.x0 and legend_box.x1 <= figure_box.x1
+    assert figure_box.y0 <= legend_box.y0
+    assert legend_box.y1 <= ax.get_window_extent(renderer).y0             # below the axes, not on the curves

@@ -239,7 +239,7 @@ def confused_pairs_chart(pairs: pd.DataFrame, label: str):
 def reliability(runs: pd.DataFrame, configs: list[str], labels: dict[str, str]):
     """Accuracy against confidence per configuration (bins pooled over seeds); the diagonal is calibrated."""
     done = completed(runs)
-    fig, ax = plt.subplots(figsize=(4.6, 4.4))
+    fig, ax = plt.subplots(figsize=(5.2, 4.4 + 0.25 * len(configs)))
     ax.plot([0, 1], [0, 1], "--", color="grey", linewidth=1)
     for config in configs:
         recs = [r for r in done[done.config == config]["_record"] if r["metrics"].get("reliability")]
@@ -250,11 +250,13 @@ def reliability(runs: pd.DataFrame, configs: list[str], labels: dict[str, str]):
         conf = np.sum([r["metrics"]["reliability"]["confidence"] for r in recs], axis=0)
         keep = count > 0
         ece = np.mean([r["metrics"]["test_ece"] for r in recs])
+        label = f"{labels.get(config, config)} (ECE {100 * ece:.1f}%)"
         ax.plot(conf[keep] / count[keep], correct[keep] / count[keep], "o-", markersize=3,
-                label=f"{labels.get(config, config)} (ECE {100 * ece:.1f}%)")
+                label=textwrap.fill(label, 60, break_long_words=False, break_on_hyphens=False))
     ax.set_xlabel("confidence")
     ax.set_ylabel("accuracy")
     ax.set_title("reliability (test split)", fontsize=9)
-    ax.legend(fontsize=7)
+    # below the axes: inside, long names cover the low-confidence bins and run off the figure's edge
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
     fig.tight_layout()
     return fig
