@@ -3,7 +3,9 @@
 # checkpoints) and each sweep's multirun.yaml from the live campaign folders into experiments/, then
 # regenerate the reports there. A job still training leaves only its .hydra/overrides.yaml, so the committed
 # report lists it as started (no record yet), not as not started.
-# Run from the repository root:  bash experiments/campaign/collect.sh
+# A report is rewritten only where its records changed against git (new or updated records, a new launch), so
+# a collect commits no report whose only change is its date; after a change to the report code: ALL=1.
+# Run from the repository root:  bash experiments/campaign/collect.sh     (ALL=1 bash ... : every report)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 LIVE=${LIVE:-/root/campaign}
@@ -40,7 +42,15 @@ copy() {   # copy LIVE_SWEEP DEST: completed jobs only
 }
 . experiments/campaign/folders.sh
 while read -r live committed; do [ -n "$live" ] && copy "$live" "$committed"; done <<< "$CAMPAIGN_FOLDERS"
-report() { [ -d "$1" ] && python -m ablate.report "${@}" || true; }
+changed() {   # changed DIR...: ALL=1, or a record, multirun.yaml or started job under DIR differs from git
+    [ "${ALL:-0}" = 1 ] && return 0
+    local dir
+    for dir in "$@"; do
+        [ -n "$(git status --porcelain -- "$dir" ":(exclude)$dir/report")" ] && return 0
+    done
+    return 1
+}
+report() { [ -d "$1" ] && changed "$1" && python -m ablate.report "${@}" || true; }
 report experiments/bench/precision_parity --baseline trainer.precision=fp32
 report experiments/results/ladder_short_cpu
 # its gallery reads the test images where the runs read them: without Fashion-MNIST there, keep the committed report
@@ -55,6 +65,6 @@ for d in experiments/results/ladder_cpu/ladder experiments/results/ladder_cpu/re
     ls "$d"/*/results.json > /dev/null 2>&1 && ladder_cpu+=("$d")
 done
 LESSON=experiments/references/cifar10_ladder_lesson.yaml
-[ ${#ladder_cpu[@]} -gt 0 ] && python -m ablate.report "${ladder_cpu[@]}" --out experiments/results/ladder_cpu/report \
+[ ${#ladder_cpu[@]} -gt 0 ] && changed "${ladder_cpu[@]}" && python -m ablate.report "${ladder_cpu[@]}" --out experiments/results/ladder_cpu/report \
     --reference $LESSON
 report experiments/results/ladder_widths/widths_32 --reference $LESSON
