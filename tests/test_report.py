@@ -230,3 +230,19 @@ def test_reliability_legend_stays_inside_the_figure_and_off_the_curves(tmp_path)
     assert figure_box.x0 <= legend_box.x0 and legend_box.x1 <= figure_box.x1
     assert figure_box.y0 <= legend_box.y0
     assert legend_box.y1 <= ax.get_window_extent(renderer).y0             # below the axes, not on the curves
+
+
+def test_reliability_leaves_out_bins_of_a_few_images(tmp_path):
+    # one test image alone in a low-confidence bin is a spike to accuracy 0 or 1, not a measurement
+    write_run(tmp_path / "s" / "a0", ["loss=ce"], 0, 0.7)
+    rec_path = tmp_path / "s" / "a0" / "results.json"
+    rec = json.loads(rec_path.read_text())
+    bins = rec["metrics"]["reliability"]
+    bins["count"][3], bins["correct"][3], bins["confidence"][3] = 1, 1, 0.25
+    bins["count"][6], bins["correct"][6], bins["confidence"][6] = 40, 12, 16.0
+    rec_path.write_text(json.dumps(rec))
+    r = build(tmp_path / "s")
+    ax = figures.reliability(r.runs, r.configs, r.labels).axes[0]
+    line = [x for x in ax.get_lines() if x.get_label().startswith("loss=ce")][0]
+    assert list(np.round(line.get_xdata(), 2)) == [0.4, 0.97]              # the 40-image bin and the top one
+    assert "under 10 images" in ax.get_title()

@@ -236,8 +236,12 @@ def confused_pairs_chart(pairs: pd.DataFrame, label: str):
     return fig
 
 
+RELIABILITY_MIN_IMAGES = 10     # a bin of 1-9 images (pooled over seeds) plots its noise as a spike to 0 or 1
+
+
 def reliability(runs: pd.DataFrame, configs: list[str], labels: dict[str, str]):
-    """Accuracy against confidence per configuration (bins pooled over seeds); the diagonal is calibrated."""
+    """Accuracy against confidence per configuration (bins pooled over seeds, those of under
+    RELIABILITY_MIN_IMAGES images left out); the diagonal is calibrated."""
     done = completed(runs)
     fig, ax = plt.subplots(figsize=(5.2, 4.4 + 0.25 * len(configs)))
     ax.plot([0, 1], [0, 1], "--", color="grey", linewidth=1)
@@ -248,14 +252,14 @@ def reliability(runs: pd.DataFrame, configs: list[str], labels: dict[str, str]):
         count = np.sum([r["metrics"]["reliability"]["count"] for r in recs], axis=0)
         correct = np.sum([r["metrics"]["reliability"]["correct"] for r in recs], axis=0)
         conf = np.sum([r["metrics"]["reliability"]["confidence"] for r in recs], axis=0)
-        keep = count > 0
+        keep = count >= RELIABILITY_MIN_IMAGES
         ece = np.mean([r["metrics"]["test_ece"] for r in recs])
         label = f"{labels.get(config, config)} (ECE {100 * ece:.1f}%)"
         ax.plot(conf[keep] / count[keep], correct[keep] / count[keep], "o-", markersize=3,
                 label=textwrap.fill(label, 60, break_long_words=False, break_on_hyphens=False))
     ax.set_xlabel("confidence")
     ax.set_ylabel("accuracy")
-    ax.set_title("reliability (test split)", fontsize=9)
+    ax.set_title(f"reliability (test split; bins of under {RELIABILITY_MIN_IMAGES} images not drawn)", fontsize=9)
     # below the axes: inside, long names cover the low-confidence bins and run off the figure's edge
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
     fig.tight_layout()
