@@ -36,12 +36,16 @@ def test_write_report_files_and_figures_are_not_blank(tmp_path):
     assert "- CPU model: `Test CPU (cpu family 6, model 1, stepping 0)`" in text      # which machine ran them
 
 
-def test_reliability_diagram_when_label_smoothing_differs(tmp_path):
-    sweep = tmp_path / "s"
+def _smoothing_sweep(sweep):
+    """Two seeds with cross-entropy, two with label smoothing 0.1: a sweep whose report draws a reliability diagram."""
     for seed, acc in enumerate(BASE[:2]):
         write_run(sweep / f"a{seed}", ["loss=ce"], seed, acc)
         write_run(sweep / f"b{seed}", ["loss=label_smoothing"], seed, acc, smoothing=0.1)
-    out = write_report(sweep)
+    return sweep
+
+
+def test_reliability_diagram_when_label_smoothing_differs(tmp_path):
+    out = write_report(_smoothing_sweep(tmp_path / "s"))
     assert (out / "figures" / "reliability.png").is_file()
 
 
@@ -216,11 +220,7 @@ def test_labels_of_a_ladder_with_a_rung_not_yet_run_plus_a_grid_cell(tmp_path):
 
 def test_reliability_legend_stays_inside_the_figure_and_off_the_curves(tmp_path):
     # a ladder pooled with a 2x2 names every factor: the legend's long names once ran off the figure's right edge
-    sweep = tmp_path / "s"
-    for seed, acc in enumerate(BASE[:2]):
-        write_run(sweep / f"a{seed}", ["loss=ce"], seed, acc)
-        write_run(sweep / f"b{seed}", ["loss=label_smoothing"], seed, acc, smoothing=0.1)
-    r = build(sweep)
+    r = build(_smoothing_sweep(tmp_path / "s"))
     long = {c: f"rung=3_label_smoothing aug=cropflip {c} schedule=cosine warmup=5" for c in r.configs}
     fig = figures.reliability(r.runs, r.configs, long)
     renderer = fig.canvas.get_renderer()

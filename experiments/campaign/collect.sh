@@ -9,6 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 LIVE=${LIVE:-/root/campaign}
+DATA=${DATA:-/root/data}    # where the runs read their datasets (a gallery reads test images there)
 copy() {   # copy LIVE_SWEEP DEST: completed jobs only
     local src=$LIVE/$1 dest=$2
     [ -d "$src" ] || return 0
@@ -54,10 +55,10 @@ report() { [ -d "$1" ] && changed "$1" && python -m ablate.report "${@}" || true
 report experiments/bench/precision_parity --baseline trainer.precision=fp32
 report experiments/results/ladder_short_cpu
 # its gallery reads the test images where the runs read them: without Fashion-MNIST there, keep the committed report
-if [ -e "${DATA:-/root/data}/FashionMNIST/raw" ]; then
+if [ -e "$DATA/FashionMNIST/raw" ]; then
     report experiments/results/mnist_to_cifar --baseline "data=fashion_mnist model=simple_cnn"
 else
-    echo "kept the committed mnist_to_cifar report: no Fashion-MNIST in ${DATA:-/root/data} (bash experiments/campaign/start.sh links it)"
+    echo "kept the committed mnist_to_cifar report: no Fashion-MNIST in $DATA (bash experiments/campaign/start.sh links it)"
 fi
 report experiments/results/resnet18_94
 ladder_cpu=()
