@@ -6,6 +6,7 @@ of the same command retries exactly the jobs that did not complete.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
 import traceback
@@ -19,7 +20,9 @@ from ablate import records
 from ablate.atomic import remove_stale_temps
 from ablate.core import OptimSettings, ScheduleSettings, TrainSettings, TrainState, train
 from ablate.core.checkpoint import CHECKPOINT, PREVIOUS
-from ablate.core.train import resolve_device, resolve_precision
+from ablate.core.device import CUBLAS_DETERMINISTIC, free_cached_memory, resident_budget, resolve_device, \
+    resolve_precision
+from ablate.core.train import is_out_of_memory
 from ablate.data import make_splits
 from ablate.data.registry import load_dataset_for_training
 from ablate.data.dataset import check_class_counts
@@ -65,16 +68,18 @@ def settings_from_config(cfg: DictConfig) -> TrainSettings:
 def describe_error(e: BaseException) -> str:
     if isinstance(e, AblateError):
         return str(e)
-    text = str(e).lower()
-    if isinstance(e, torch.cuda.OutOfMemoryError) or "out of memory" in text or "can't allocate memory" in text:
+    if is_out_of_memory(e):
         return f"out of memory ({str(e).splitlines()[0]}): lower trainer.batch_size or use trainer.precision=bf16"
     return f"{type(e).__name__}: {e}"
 
 
-def load_splits(cfg: DictConfig, label: str):
+def load_splits(cfg: DictConfig, label: str, device: str = "cpu"):
     """The dataset the config names, split into train / val / test, with its classes checked; and the size
-    each batch must be resized to (None when the images already have data.image_size)."""
-    data, batch_size_to = load_dataset_for_training(**OmegaConf.to_container(cfg.data, resolve=True))
+    each batch must be resized to (None when the images already have data.image_size: resized once at load
+    when that fits the device's budget for resident images)."""
+    budget = resident_budget(resolve_device(device))
+    data, batch_size_to = load_dataset_for_training(**OmegaConf.to_container(cfg.data, resolve=True),
+                                                    resize_budget=budget)
     splits = make_splits(data, int(cfg.data.val_size), cfg.data.train_subset, int(cfg.data.get("split_seed", 0)))
     if len(splits.train_y) < 2:
         raise TrainingError(f"only {len(splits.train_y)} training image(s) left after the validation split: "
@@ -102,7 +107,7 @@ def check_config(cfg: DictConfig) -> tuple[BatchAugment, BatchMix]:
     validate(cfg)
     augment = BatchAugment(OmegaConf.to_container(cfg.aug.ops, resolve=True))
     mix = BatchMix(OmegaConf.to_container(cfg.aug.mix, resolve=True) if cfg.aug.get("mix") else None)
-    check_model_keys(OmegaConf.to_container(cfg.model, resolve=True))
+    check_model_keys(OmegaConf.to_container(cfg.model, resolve=True), cfg.data.get("image_size"))
     return augment, mix
 
 
@@ -117,15 +122,18 @@ def resume_checkpoint(cfg: DictConfig, job_dir: Path, ident: dict, settings: Tra
     return checkpoint
 
 
-def _settings(cfg: DictConfig, job_num: int | None, launcher: dict | None):
-    """Place the job (device, threads), seed every generator, and read the training settings."""
-    device, threads = place(cfg.trainer.device, job_num, launcher or {})
+def _settings(cfg: DictConfig, job_num: int | None, launcher: dict | None, sweep_dir: Path | None):
+    """Place the job (device, threads, the GPU lease to release at its end), seed every generator, and read
+    the training settings."""
+    if cfg.trainer.deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", CUBLAS_DETERMINISTIC)   # before CUDA starts
+    device, threads, lease = place(cfg.trainer.device, job_num, launcher or {}, sweep_dir)
     if threads:
         torch.set_num_threads(threads)
     seed_everything(int(cfg.seed))
     settings = settings_from_config(cfg)
     settings.device = device
-    return settings
+    return settings, lease
 
 
 def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = None,
@@ -136,13 +144,23 @@ def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = 
     completed, for the record of an interrupted job; `loggers` see every epoch."""
     loggers = loggers or RunLoggers({}, label)
     augment, mix = check_config(cfg)
-    settings = _settings(cfg, job_num, launcher)
+    settings, lease = _settings(cfg, job_num, launcher, sweep_dir)
+    try:
+        return _train_placed(cfg, job_dir, label, settings, augment, mix, launcher, reached, loggers, sweep_dir)
+    finally:
+        if lease is not None:
+            lease.release()
+
+
+def _train_placed(cfg: DictConfig, job_dir: Path, label: str, settings: TrainSettings, augment, mix,
+                  launcher: dict | None, reached: dict | None, loggers: RunLoggers, sweep_dir: Path | None) -> dict:
+    """train_job once the job is placed: resume, load the data, build the model, train, save."""
     t = cfg.trainer
     config = OmegaConf.to_container(cfg, resolve=True)
     ident = identity(config)
     checkpoint = resume_checkpoint(cfg, job_dir, ident, settings, label)
     resume_state = checkpoint.get("state") or {}
-    splits, settings.image_size = load_splits(cfg, label)
+    splits, settings.image_size = load_splits(cfg, label, settings.device)
     settings.normalize = str(cfg.data.get("normalize", "dataset"))
     model, weights_meta = build_job_model(cfg, splits, not checkpoint, label, settings.image_size)
     resumed_from = checkpoint.get("resumed_from_epochs", []) + [resume_state["epoch"]] if checkpoint else []
@@ -178,6 +196,8 @@ def train_job(cfg: DictConfig, job_dir: Path, label: str, job_num: int | None = 
         "data_sizes": {"train": len(splits.train_y), "val": len(splits.val_y), "test": len(splits.test_y)},
         "device": result.device,
         "precision": result.precision,
+        "optimizer_fused": result.optimizer_fused,
+        "notes": result.notes,
         "placement": {"device": result.device, "threads": torch.get_num_threads(), "launcher": launcher or {}},
     }
 
@@ -225,12 +245,14 @@ def run_job(cfg: DictConfig, job_dir: str | Path, overrides: list[str], choices:
         loggers.close(records.INTERRUPTED, timeout=5)
         raise
     except Exception as e:  # noqa: BLE001 - every failure becomes a record; the sweep goes on
+        if is_out_of_memory(e) or is_out_of_memory(e.__cause__ or e):
+            free_cached_memory()     # the next job of this process starts with the GPU's memory back
         record.update(epochs_completed=reached["epoch"], env=env, wall_seconds=time.time() - start)
         _write_failed(record, job_dir, e, label)
         loggers.close(records.FAILED)
         return records.FAILED
     env.update(device=measured["device"], device_name=device_name(measured["device"]),
-               precision=measured.pop("precision"))
+               precision=measured.pop("precision"), optimizer_fused=measured.pop("optimizer_fused"), tf32=False)
     record.update(status=records.COMPLETED, **measured, env=env, wall_seconds=time.time() - start)
     if _write_completed(record, job_dir, label) == records.FAILED:
         loggers.close(records.FAILED)

@@ -141,7 +141,7 @@ def test_deterministic_setting_does_not_leak_into_the_next_run_in_the_same_proce
 @pytest.mark.parametrize("amx, avx512_bf16, expected", [(False, False, "fp32"), (True, False, "bf16"),
                                                         (False, True, "bf16")])
 def test_precision_auto_picks_bf16_only_where_the_cpu_runs_it_natively(monkeypatch, amx, avx512_bf16, expected):
-    from ablate.core.train import resolve_precision
+    from ablate.core.device import resolve_precision
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: amx)
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: avx512_bf16)
     assert resolve_precision("auto", torch.device("cpu")) == expected

@@ -94,15 +94,31 @@ def test_killed_sweep_loses_nothing_and_a_rerun_finishes_it(ablate_cli, tmp_path
 
 def test_placement_on_cpu_splits_the_cores(monkeypatch):
     monkeypatch.setattr("ablate.placement.available_cores", lambda: 8)
-    assert place("auto", 3, {"name": "joblib", "n_jobs": 4}) == ("auto", 2)
-    assert place("auto", 3, {"name": "joblib", "n_jobs": 16}) == ("auto", 1)
-    assert place("cpu", 0, {"name": "basic"}) == ("cpu", None)
-    assert place("auto", 0, {"name": "submitit_slurm", "cpus_per_task": 6}) == ("auto", 6)
+    assert place("auto", 3, {"name": "joblib", "n_jobs": 4})[:2] == ("auto", 2)
+    assert place("auto", 3, {"name": "joblib", "n_jobs": 16})[:2] == ("auto", 1)
+    assert place("cpu", 0, {"name": "basic"})[:2] == ("cpu", None)
+    assert place("auto", 0, {"name": "submitit_slurm", "cpus_per_task": 6})[:2] == ("auto", 6)
 
 
-def test_placement_spreads_jobs_over_gpus(monkeypatch):
-    monkeypatch.setattr("torch.cuda.is_available", lambda: True)
-    monkeypatch.setattr("torch.cuda.device_count", lambda: 4)
-    assert [place("auto", k, {"name": "joblib", "n_jobs": 4})[0] for k in range(6)] == \
-        ["cuda:0", "cuda:1", "cuda:2", "cuda:3", "cuda:0", "cuda:1"]
-    assert place("cuda:2", 5, {"name": "joblib", "n_jobs": 4})[0] == "cuda:2"   # told otherwise
+def test_each_job_leases_a_free_gpu_not_job_number_mod_count(tmp_path):
+    """Jobs take the GPUs no other job holds: job 4 starting while jobs 0 and 2 still train gets a free GPU,
+    where job_num % 4 would have put it beside job 0. A released (or dead) job's GPU is free again."""
+    launcher = {"name": "joblib", "n_jobs": 4}
+    held = [place("auto", k, launcher, tmp_path, n_gpus=4) for k in range(4)]
+    assert [d for d, _, _ in held] == ["cuda:0", "cuda:1", "cuda:2", "cuda:3"]
+    for k in (1, 3):                                 # jobs 1 and 3 end first
+        held[k][2].release()
+    fourth = place("auto", 4, launcher, tmp_path, n_gpus=4)
+    assert fourth[0] == "cuda:1"                     # job 4 % 4 = 0 is still busy
+    fifth = place("auto", 5, launcher, tmp_path, n_gpus=4)
+    assert fifth[0] == "cuda:3"
+    crowded = place("auto", 6, launcher, tmp_path, n_gpus=4)      # all four taken: shares one, with a warning
+    assert crowded[0] == "cuda:2" and crowded[2]._file is None
+    assert place("cuda:2", 5, launcher, tmp_path, n_gpus=4)[0] == "cuda:2"   # told otherwise
+    assert place("auto", 0, launcher, None, n_gpus=4)[0] == "auto"          # a single run: the current GPU
+    code = ("import sys; from pathlib import Path; from ablate.placement import place; "
+            "print(place('auto', 9, {}, Path(sys.argv[1]), n_gpus=4)[0])")
+    for _, _, lease in held[1:] + [fourth, fifth]:
+        lease.release()                              # job 0 still holds cuda:0
+    other = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
+    assert other.stdout.strip() == "cuda:1", other.stderr        # another process sees the same leases

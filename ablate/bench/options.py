@@ -10,7 +10,7 @@ import argparse
 
 from ablate.bench.common import random_images, save
 from ablate.bench.pipeline import core_speed
-from ablate.core.train import resolve_device
+from ablate.core.device import resolve_device
 from ablate.models import MODELS
 from ablate.provenance import environment
 

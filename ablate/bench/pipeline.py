@@ -13,11 +13,13 @@ import torch
 from ablate.bench import standard
 from ablate.bench.common import random_images, save, timed_epochs
 from ablate.core import OptimSettings, TrainSettings, train
-from ablate.core.train import channel_stats, resolve_device
+from ablate.core.device import resolve_device
+from ablate.core.train import channel_stats
 from ablate.data import make_splits
 from ablate.data.augment import BatchAugment
 from ablate.data.dataset import ImageData
 from ablate.models import MODELS, build_model
+from ablate.placement import available_cores
 from ablate.provenance import environment
 
 CROPFLIP = [{"op": "crop", "padding": 4, "mode": "reflect"}, {"op": "flip", "p": 0.5}]
@@ -70,11 +72,15 @@ def core_speed(model_name: str, x, y, batch_size: int, device: str, epochs: int,
     return {"images_per_second": r.timing["images_per_second"], "first_epoch_seconds": r.timing["first_epoch_seconds"]}
 
 
-def standard_training(model_name, x, y, batch_size, device, epochs, workers, precision, channels_last):
+def standard_training(model_name, x, y, batch_size, device, epochs, workers, precision, channels_last,
+                      compile_model=False):
+    """The standard loop's images/s with the same model options as ablate's side (compiled when it is)."""
     torch.manual_seed(0)
     model = build_model(model_name, 10).to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
+    if compile_model:
+        model = torch.compile(model)
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     dl = standard.loader(x, y, batch_size, workers, pin=device.type == "cuda")
     bf16 = precision == "bf16"
@@ -92,7 +98,8 @@ def main(argv=None) -> dict:
                                               "2048 cpu with a model)")
     p.add_argument("--epochs", type=int, default=2, help="timed epochs after one warm-up epoch")
     p.add_argument("--batch-size", type=int, default=512)
-    p.add_argument("--workers", type=int, default=2, help="DataLoader workers for the standard pipeline")
+    p.add_argument("--workers", type=int, default=min(8, available_cores()),
+                   help="DataLoader workers for the standard pipeline (default: min(8, cores), as a user sets it)")
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--compile", action="store_true")
@@ -112,7 +119,7 @@ def main(argv=None) -> dict:
                           channels_last=args.channels_last, compile=args.compile)
         ours, first_epoch = core["images_per_second"], core["first_epoch_seconds"]
         theirs = standard_training(args.model, x, y, args.batch_size, device, args.epochs, args.workers,
-                                   args.precision, args.channels_last)
+                                   args.precision, args.channels_last, args.compile)
         what = f"training {args.model}"
         extra = {"ablate_first_epoch_seconds": first_epoch}
     speedup = ours / theirs

@@ -55,7 +55,10 @@ def confusion_matrix(pred: torch.Tensor, y: torch.Tensor, num_classes: int) -> t
 
 def split_metrics(logits: torch.Tensor, y: torch.Tensor, num_classes: int,
                  logits_flipped: torch.Tensor | None = None) -> dict:
-    """Accuracy, flip-TTA accuracy, NLL, ECE, per-class accuracy and confusion matrix on one split."""
+    """Accuracy, flip-TTA accuracy, NLL, ECE, per-class accuracy and confusion matrix on one split. Computed on
+    the CPU: a few thousand values, and bincount with weights is not deterministic on CUDA."""
+    logits, y = logits.float().cpu(), y.cpu()
+    logits_flipped = logits_flipped.float().cpu() if logits_flipped is not None else None
     probs = logits.softmax(1)
     pred = probs.argmax(1)
     cm = confusion_matrix(pred, y, num_classes).cpu()

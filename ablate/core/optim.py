@@ -34,7 +34,29 @@ def build_optimizer(params: Iterable[torch.nn.Parameter], s: OptimSettings, fuse
                     include_frozen: bool = False):
     """include_frozen: frozen parameters too (no gradient: the step skips them until they are unfrozen)."""
     params = [p for p in params if p.requires_grad or include_frozen]
-    return OPTIMIZERS.get(s.name)(params, s, {"fused": True} if fused else {})
+    build = OPTIMIZERS.get(s.name)
+    if fused:
+        try:
+            return build(params, s, {"fused": True})
+        except TypeError as e:     # an optimizer (or a torch: SGD before 2.3) without a fused step
+            if "fused" not in str(e):
+                raise
+    return build(params, s, {})
+
+
+def fill_momentum_buffers(optimizer: torch.optim.Optimizer) -> None:
+    """Zero momentum buffers for SGD parameters that have none yet (frozen until now). A fused SGD step needs a
+    buffer for every parameter it updates; with no dampening a zero buffer gives the same first step as the
+    unfused optimizer's (buffer = gradient), bit for bit."""
+    if not isinstance(optimizer, torch.optim.SGD):
+        return
+    for group in optimizer.param_groups:
+        if not group["momentum"]:
+            continue
+        for p in group["params"]:
+            state = optimizer.state[p]
+            if state.get("momentum_buffer") is None:
+                state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)
 
 
 # each schedule: the lr multiplier at progress t in [0, 1] through the run (warm-up is applied on top)

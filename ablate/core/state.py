@@ -3,13 +3,28 @@
 Resuming from state_dict() after epoch k and training on gives the same numbers as never stopping
 (on a CPU, and on CUDA with trainer.deterministic=true): the model with its BatchNorm buffers, the
 optimizer's momentum, the schedule's position, the generator that orders the data and draws the
-augmentation, the global torch RNGs, and the history so far.
+augmentation, the global torch RNGs, and the history so far. A checkpoint from another device type (CPU <-> CUDA,
+whose generator states differ) resumes too, with the data-order generator reseeded and a note saying so.
 """
 from __future__ import annotations
 
+import hashlib
+import logging
 from dataclasses import dataclass, field
 
 import torch
+
+log = logging.getLogger("ablate")
+
+
+def generator_device_type(state: torch.Tensor) -> str:
+    """Which kind of generator a saved state came from: a CPU generator's state is 5,056 bytes, a CUDA one's 16."""
+    return "cpu" if state.numel() == torch.Generator().get_state().numel() else "cuda"
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """A seed for the data order and augmentation from `epoch` on, derived from (seed, epoch) alone."""
+    return int.from_bytes(hashlib.sha256(f"ablate:{seed}:{epoch}".encode()).digest()[:8], "little") >> 1
 
 
 @dataclass
@@ -20,6 +35,8 @@ class TrainState:
     generator: torch.Generator            # data order and augmentation, on the data's device
     epoch: int = 0                         # epochs completed
     history: list[dict] = field(default_factory=list)
+    seed: int = 0                          # reseeds the generator when a resume comes from another device type
+    notes: list[str] = field(default_factory=list)
 
     @property
     def best_val_acc(self) -> float | None:
@@ -30,28 +47,52 @@ class TrainState:
         self.epoch += 1
         self.history.append(row)
 
+    @property
+    def device(self) -> torch.device:
+        return self.generator.device
+
     def state_dict(self) -> dict:
-        cuda = torch.cuda.is_available() and torch.cuda.is_initialized()
+        cuda = self.device.type == "cuda"
         return {
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "generator": self.generator.get_state(),
+            "generator_device": self.device.type,
             "epoch": self.epoch,
             "history": [dict(r) for r in self.history],
             "best_val_acc": self.best_val_acc,
+            "notes": list(self.notes),
             "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if cuda else None,
+            "cuda_rng": torch.cuda.get_rng_state(self.device) if cuda else None,   # the run's own GPU
         }
 
     def load_state_dict(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        self.generator.set_state(state["generator"])
         self.epoch = int(state["epoch"])
         self.history = [dict(r) for r in state["history"]]
+        self.notes = list(state.get("notes", []))
+        self._load_generator(state["generator"], state.get("generator_device"))
         torch.set_rng_state(state["torch_rng"])
         cuda_rng = state.get("cuda_rng")
-        if cuda_rng is not None and torch.cuda.is_available() and len(cuda_rng) == torch.cuda.device_count():
-            torch.cuda.set_rng_state_all(cuda_rng)
+        if isinstance(cuda_rng, (list, tuple)):     # older checkpoints: every GPU's state, by index
+            index = (self.device.index or 0) if self.device.type == "cuda" else None
+            cuda_rng = cuda_rng[index] if index is not None and index < len(cuda_rng) else None
+        if cuda_rng is not None and self.device.type == "cuda":
+            torch.cuda.set_rng_state(cuda_rng, self.device)
+
+    def _load_generator(self, saved: torch.Tensor, saved_type: str | None) -> None:
+        """The data-order generator as saved; from another device type (its state does not fit this one's),
+        reseeded from (seed, epoch) with a note: the rest of the run is as random, not the same numbers."""
+        saved_type = saved_type or generator_device_type(saved)
+        if saved_type == self.device.type:
+            self.generator.set_state(saved)
+            return
+        self.generator.manual_seed(epoch_seed(self.seed, self.epoch))
+        note = (f"resumed on {self.device.type} from a checkpoint of a {saved_type} run: data order and "
+                f"augmentation reseeded from (seed {self.seed}, epoch {self.epoch}), so epochs after "
+                f"{self.epoch} differ from an uninterrupted run")
+        self.notes.append(note)
+        log.warning("%s", note)

@@ -6,14 +6,15 @@ from __future__ import annotations
 import math
 import statistics
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import torch
 import torch.nn.functional as F
 
+from ablate.core.device import fused_step_available, resolve_device, resolve_precision, set_backends
 from ablate.core.evaluate import autocast, predict, split_metrics
-from ablate.core.optim import build_optimizer, lr_factor
+from ablate.core.optim import build_optimizer, fill_momentum_buffers, lr_factor
 from ablate.core.pauses import PAUSES
 from ablate.core.settings import TrainSettings
 from ablate.core.state import TrainState
@@ -34,16 +35,9 @@ class TrainResult:
     timing: dict
     device: str
     precision: str          # the one used: trainer.precision=auto resolved on this device
+    optimizer_fused: bool = False     # the optimizer step ran as one fused kernel (trainer.fused_optimizer)
+    notes: list[str] = field(default_factory=list)   # what the record should say about how the run went
     predictions: dict | None = None   # per test image: predicted class and its softmax confidence (CPU tensors)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise TrainingError(f"trainer.device={name} but no CUDA device is available: use trainer.device=cpu or auto")
-    return device
 
 
 def channel_stats(x: torch.Tensor, chunk: int = 8192) -> tuple[torch.Tensor, torch.Tensor]:
@@ -59,23 +53,6 @@ def channel_stats(x: torch.Tensor, chunk: int = 8192) -> tuple[torch.Tensor, tor
     mean = s / n
     std = (s2 / n - mean * mean).clamp(min=1e-12).sqrt()
     return mean.float(), std.float()
-
-
-def native_bf16(device: torch.device) -> bool:
-    """Whether the device runs bf16 matmuls and convolutions in hardware: CUDA GPUs with bf16, CPUs with AMX
-    or AVX512-BF16 (elsewhere oneDNN emulates bf16, several times slower than fp32)."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    if device.type == "cpu":
-        return torch.cpu._is_amx_tile_supported() or torch.cpu._is_avx512_bf16_supported()
-    return False
-
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """auto -> bf16 where the hardware runs it natively, else fp32; fp32 and bf16 as asked."""
-    if precision == "auto":
-        return "bf16" if native_bf16(device) else "fp32"
-    return precision
 
 
 def train_mode(model: torch.nn.Module) -> None:
@@ -146,6 +123,8 @@ class Run:
     batch: int
     timer: Timer
     state: TrainState
+    eval_batch: int                                      # trainer.eval_batch_size scaled to the image size
+    fused: bool                                          # the optimizer step runs as one fused kernel
 
 
 DIVERGED = 10   # a mean training loss this many times that of guessing uniformly (ln C) means divergence
@@ -162,16 +141,52 @@ def check_divergence(row: dict, num_classes: int, lr: float) -> None:
                             f"(now {lr}) or add schedule.warmup_epochs")
 
 
+def is_out_of_memory(e: BaseException) -> bool:
+    text = str(e).lower()
+    return isinstance(e, torch.cuda.OutOfMemoryError) or "out of memory" in text or "can't allocate memory" in text
+
+
+def place_data(splits: Splits, device: torch.device) -> Splits:
+    """The splits resident on the device, refused with the keys to change when they would not fit."""
+    if device.type == "cuda":
+        need = sum(t.numel() * t.element_size() for t in (splits.train_x, splits.val_x, splits.test_x))
+        free, _ = torch.cuda.mem_get_info(device)
+        if need > 0.8 * free:
+            side = splits.train_x.shape[-1]
+            raise TrainingError(f"the dataset takes {need / 2**30:.1f} GiB on {device} as uint8 at {side}x{side}, "
+                                f"more than the {0.8 * free / 2**30:.1f} GiB it can hold (80% of its free memory): "
+                                f"lower data.image_size or data.train_subset, or free the GPU")
+    return splits.to(device)
+
+
+def eval_batch(s: TrainSettings, side: int) -> int:
+    """trainer.eval_batch_size scaled down by image area beyond 32x32 (activations grow with it), never below
+    the training batch (which fit with gradients)."""
+    scaled = s.eval_batch_size * 32 * 32 // max(side * side, 1)
+    return max(1, min(s.eval_batch_size, max(scaled, s.batch_size)))
+
+
+def build_optimization(model: torch.nn.Module, s: TrainSettings, device: torch.device, steps_per_epoch: int):
+    """(optimizer, per-step lr scheduler, whether its step is fused); a two-phase run's optimizer holds the
+    frozen parameters too, and its lr drops by unfreeze_lr_factor once they train."""
+    two_phase = s.unfreeze_at is not None
+    fused = s.fused_optimizer and fused_step_available(device)
+    optimizer = build_optimizer(model.parameters(), s.optim, fused=fused, include_frozen=two_phase)
+    factor = lr_factor(s.schedule, s.epochs * steps_per_epoch, steps_per_epoch)
+    if two_phase:
+        unfreeze_step, lower = s.unfreeze_at * steps_per_epoch, s.unfreeze_lr_factor
+        phase_factor = factor
+        factor = lambda step: phase_factor(step) * (lower if step >= unfreeze_step else 1.0)  # noqa: E731
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor), bool(optimizer.defaults.get("fused"))
+
+
 def setup(model: torch.nn.Module, splits: Splits, s: TrainSettings, augment: Augment | None = None,
           mix: Mix | None = None) -> Run:
     device = resolve_device(s.device)
     s = replace(s, precision=resolve_precision(s.precision, device))
-    # set both ways: the basic launcher runs every job of a sweep in this one process
-    torch.use_deterministic_algorithms(s.deterministic, warn_only=True)
-    torch.backends.cudnn.deterministic = s.deterministic
-    torch.backends.cudnn.benchmark = s.cudnn_benchmark and not s.deterministic
-    data = splits.to(device)
-    mean, std = normalization(data.train_x, s.normalize)
+    set_backends(device, s.deterministic, s.cudnn_benchmark)
+    mean, std = (t.to(device) for t in normalization(splits.train_x, s.normalize))   # float64 sums on the CPU
+    data = place_data(splits, device)
     scale = (1 / (255 * std))[None, :, None, None]           # (x / 255 - mean) / std = x * scale + shift
     shift = (-mean / std)[None, :, None, None]
     memory_format = torch.channels_last if s.channels_last else torch.contiguous_format
@@ -186,18 +201,13 @@ def setup(model: torch.nn.Module, splits: Splits, s: TrainSettings, augment: Aug
     model = model.to(device=device, memory_format=memory_format)
     n = len(data.train_y)
     steps_per_epoch = max(n // s.batch_size, 1)   # drop the last partial batch (BatchNorm needs > 1 image)
-    two_phase = s.unfreeze_at is not None
-    optimizer = build_optimizer(model.parameters(), s.optim, fused=s.fused_optimizer and device.type == "cuda",
-                                include_frozen=two_phase)
-    factor = lr_factor(s.schedule, s.epochs * steps_per_epoch, steps_per_epoch)
-    if two_phase:
-        unfreeze_step, lower = s.unfreeze_at * steps_per_epoch, s.unfreeze_lr_factor
-        phase_factor = factor
-        factor = lambda step: phase_factor(step) * (lower if step >= unfreeze_step else 1.0)  # noqa: E731
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-    state = TrainState(model, optimizer, scheduler, torch.Generator(device=device).manual_seed(s.seed))
+    optimizer, scheduler, fused = build_optimization(model, s, device, steps_per_epoch)
+    state = TrainState(model, optimizer, scheduler, torch.Generator(device=device).manual_seed(s.seed), seed=s.seed)
+    if s.compile:
+        torch._dynamo.reset()     # a sweep's jobs share this process: no graphs or guards from the last job
     return Run(s, device, data, splits.num_classes, prepare, torch.compile(model) if s.compile else model,
-               augment, mix or None, steps_per_epoch, min(s.batch_size, n), Timer(device), state)
+               augment, mix or None, steps_per_epoch, min(s.batch_size, n), Timer(device), state,
+               eval_batch(s, size or data.train_x.shape[-1]), fused)
 
 
 def train_epoch(run: Run) -> dict:
@@ -206,6 +216,7 @@ def train_epoch(run: Run) -> dict:
     if s.unfreeze_at is not None and st.epoch >= s.unfreeze_at:    # phase 2 (also after a resume)
         for p in st.model.parameters():
             p.requires_grad_(True)
+        fill_momentum_buffers(st.optimizer)     # a fused step needs a buffer for every parameter it updates
     train_mode(st.model)
     loss_sum = torch.zeros((), device=run.device)
     correct = torch.zeros((), device=run.device)
@@ -244,12 +255,24 @@ def train_epoch(run: Run) -> dict:
     return row
 
 
+def run_predict(run: Run, x: torch.Tensor, flip: bool = False) -> torch.Tensor:
+    """The model's logits for x in evaluation batches; out of memory there names the evaluation batch."""
+    try:
+        return predict(run.state.model, x, run.prepare, run.eval_batch, run.settings.precision, flip=flip)
+    except (RuntimeError, MemoryError) as e:
+        if not is_out_of_memory(e):
+            raise
+        raise TrainingError(f"out of memory while evaluating at {run.eval_batch} images a batch "
+                            f"(trainer.eval_batch_size={run.settings.eval_batch_size}, scaled to the image size): "
+                            f"lower trainer.eval_batch_size") from e
+
+
 def evaluate(run: Run) -> dict:
     """Loss and accuracy on the validation split (NaN when there is none)."""
     data = run.data
     if not len(data.val_y):
         return {"val_loss": float("nan"), "val_acc": float("nan")}
-    logits = predict(run.state.model, data.val_x, run.prepare, run.settings.eval_batch_size, run.settings.precision)
+    logits = run_predict(run, data.val_x)
     return {"val_loss": float(F.cross_entropy(logits, data.val_y)),
             "val_acc": float((logits.argmax(1) == data.val_y).float().mean())}
 
@@ -257,8 +280,8 @@ def evaluate(run: Run) -> dict:
 def finish(run: Run) -> TrainResult:
     """The test split's metrics (with flip TTA when asked), the last epoch's train/val figures and timing."""
     s, st, data = run.settings, run.state, run.data
-    logits = predict(st.model, data.test_x, run.prepare, s.eval_batch_size, s.precision)
-    flipped = predict(st.model, data.test_x, run.prepare, s.eval_batch_size, s.precision, flip=True) if s.tta else None
+    logits = run_predict(run, data.test_x)
+    flipped = run_predict(run, data.test_x, flip=True) if s.tta else None
     metrics = split_metrics(logits, data.test_y, run.num_classes, flipped)
     confidence, predicted = logits.softmax(1).max(1)
     predictions = {"predicted": predicted.cpu(), "confidence": confidence.cpu(), "label": data.test_y.cpu()}
@@ -278,7 +301,8 @@ def finish(run: Run) -> TrainResult:
         "images_per_second": len(steady) * run.steps_per_epoch * run.batch
         / max(sum(r["epoch_seconds"] for r in steady), 1e-9),
     }
-    return TrainResult(st.history, metrics, cm, timing, str(run.device), s.precision, predictions)
+    return TrainResult(st.history, metrics, cm, timing, str(run.device), s.precision,
+                       optimizer_fused=run.fused, notes=list(st.notes), predictions=predictions)
 
 
 def train(model: torch.nn.Module, splits: Splits, s: TrainSettings, augment: Augment | None = None,

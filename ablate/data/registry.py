@@ -16,10 +16,12 @@ def load_dataset(name: str, **cfg) -> ImageData:
     return load_dataset_for_training(name, **cfg)[0]
 
 
-def load_dataset_for_training(name: str, **cfg) -> tuple[ImageData, int | None]:
+def load_dataset_for_training(name: str, resize_budget: int | None = None, **cfg) -> tuple[ImageData, int | None]:
     """The dataset, and the size the core must resize each batch to (None when the images already have
-    data.image_size). A loader that takes image_size itself (imagefolder, synthetic) makes its images at it."""
-    from ablate.data.resize import fit_image_size
+    data.image_size: resized once at load when they fit in resize_budget bytes, the device's budget for resident
+    images). A loader that takes image_size itself (imagefolder, synthetic) makes its images at it; the core
+    refuses data that does not fit the device, naming data.image_size."""
+    from ablate.data.resize import RESIZE_ONCE_BUDGET, fit_image_size
 
     params = {k: v for k, v in cfg.items() if k not in SPLIT_KEYS + CORE_KEYS}
     size = params.get("image_size")
@@ -28,7 +30,8 @@ def load_dataset_for_training(name: str, **cfg) -> tuple[ImageData, int | None]:
             params.pop("image_size", None)
         return DATASETS.build(name, **params), None
     params.pop("image_size", None)
-    return fit_image_size(DATASETS.build(name, **params), None if size is None else int(size))
+    return fit_image_size(DATASETS.build(name, **params), None if size is None else int(size),
+                          RESIZE_ONCE_BUDGET if resize_budget is None else resize_budget)
 
 
 @register_dataset("cifar10")

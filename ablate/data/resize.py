@@ -7,7 +7,8 @@ import torch.nn.functional as F
 
 from ablate.data.dataset import ImageData
 
-RESIZE_ONCE_BUDGET = 4 * 2 ** 30   # bytes of resized uint8 images (train + test) to hold at once
+RESIZE_ONCE_BUDGET = 4 * 2 ** 30   # bytes of resized uint8 images (train + test) to hold at once, by default
+# (a run passes its device's budget: ablate.core.device.resident_budget)
 
 
 def resize_images(x: torch.Tensor, size: int, chunk: int = 2048) -> torch.Tensor:

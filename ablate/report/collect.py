@@ -54,6 +54,7 @@ def _record_row(job_dir: Path, rec: dict, sweep: Path) -> dict:
     row["cpu"] = ", ".join([cpu.get("capability") or "?"] + [k.upper() for k in ("amx", "avx512_bf16") if cpu.get(k)]) \
         if cpu else None
     row["cpu_model"] = cpu.get("model")            # which machine: speed differs between CPUs of one kind
+    row["device_type"] = str(env["device"]).split(":")[0] if env.get("device") else None   # cpu, cuda, mps
     row["_record"] = rec
     return row
 

@@ -61,6 +61,7 @@ def write(report: Report, out: Path, sweep_dirs, figures: bool = True) -> None:
     if report.summary.seed_set_differs.any():
         md += ["**Warning:** configurations were run with different seed sets (see `seeds`); deltas compare "
                "unpaired seeds.", ""]
+    md += _mixed_hardware_note(report)
     md += _ladder(report, out) + _deltas(report, out) + _other_metrics(report, out)
     if figures:
         md += _figures(report, out / "figures")
@@ -112,6 +113,25 @@ def _glance(report: Report, out: Path) -> list[str]:
             *_clear_but_unresolved_note(report, report.deltas),
             "The full summary per configuration (std, min, max, flip-TTA accuracy, best val accuracy, train-val "
             "gap, ECE, NLL, train time) is in `summary.csv` and `summary_table.md`.", ""]
+
+
+def _mixed_hardware_note(report: Report) -> list[str]:
+    """A configuration whose seeds ran in different precisions or on different device types (trainer.precision=auto
+    resolves per machine; the device is placement): they are pooled into one arm here, and the reader must know."""
+    done = report.runs[report.runs.status == "completed"]
+    mixed = []
+    for config, runs in done.groupby("config", sort=True):
+        parts = [f"{what} {', '.join(sorted(map(str, runs[col].dropna().unique())))}"
+                 for col, what in (("precision", "precision"), ("device_type", "device"))
+                 if col in runs and runs[col].dropna().nunique() > 1]
+        if parts:
+            mixed.append(f"`{report.labels.get(config, config)}` ({'; '.join(parts)})")
+    if not mixed:
+        return []
+    return [f"**Warning:** the seeds of {', '.join(mixed)} ran in different precisions or on different devices, and "
+            f"are pooled into one configuration here: a difference between those seeds may be the hardware's, not "
+            f"seed noise. Run them with one `trainer.precision` (fp32 or bf16, not auto) and one device, or compare "
+            f"them apart (`precision` and `device_type` are columns of `runs.csv`).", ""]
 
 
 def _zero_spread_note(report: Report) -> list[str]:
