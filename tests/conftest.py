@@ -11,7 +11,7 @@ from hydra import compose, initialize_config_dir
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "conf"
 # a tiny small_cnn so CPU tests take seconds
-TINY = ["data=synthetic", "model=small_cnn", "model.widths=[8,16,16,32]", "trainer.batch_size=64",
+TINY = ["data=synthetic", "model=small_cnn", "model.widths=[8,16,16,32]", "trainer.batch_size=64", "trainer.device=cpu",
         "trainer.progress=log"]
 
 

@@ -32,3 +32,18 @@ def test_options_bench_measures_each_variant(tmp_path):
 def test_report_speed_bench(tmp_path):
     r = report_speed.main(["--records", "40", "--epochs", "5", "--configs", "4", "--out", str(tmp_path / "r.json")])
     assert r["records"] == 40 and r["history_rows"] == 200 and r["aggregate_seconds"] > 0
+
+
+def test_run_gpu_dry_run_finds_everything_it_needs():
+    """The one-call GPU script checks, on any machine, that it would find what it runs (CI has no GPU)."""
+    import os
+    import subprocess
+    import sys
+    from conftest import ROOT
+    res = subprocess.run(["bash", str(ROOT / "experiments/bench/run_gpu.sh"), "--dry-run"], capture_output=True,
+                         text=True, timeout=300, env={**os.environ, "PYTHON": sys.executable})
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "every module found" in res.stdout and "CUDA tests collected" in res.stdout
+    broken = subprocess.run(["bash", str(ROOT / "experiments/bench/run_gpu.sh"), "--dry-run"], capture_output=True,
+                            text=True, timeout=300, env={**os.environ, "PYTHON": "/usr/bin/false"})
+    assert broken.returncode == 1 and "missing: torch" in broken.stderr

@@ -45,11 +45,12 @@ def main(argv=None) -> dict:
     variants = args.variants or [v for v in VARIANTS if device.type == "cuda" or v not in CUDA_ONLY]
     x, y = random_images(n)
     rows = {}
+    env = environment(str(device))
     for name in variants:
         rows[name] = core_speed(args.model, x, y, args.batch_size, str(device), args.epochs, widths=args.widths,
                                 **VARIANTS[name])
+        save(args.out, {"variants": rows, "partial": True, "env": env})   # a time limit keeps what was measured
     base = rows.get("fp32 (baseline)", next(iter(rows.values())))["images_per_second"]
-    env = environment(str(device))
     print(f"device: {env['device_name']}, torch {env['torch']}, {args.model}, {n} images, batch {args.batch_size}")
     print(f"{'variant':34s} {'images/s':>12s} {'first epoch s':>14s} {'vs fp32':>8s}")
     for name, r in rows.items():
