@@ -60,7 +60,14 @@ if [ -e "$DATA/FashionMNIST/raw" ]; then
 else
     echo "kept the committed mnist_to_cifar report: no Fashion-MNIST in $DATA (bash experiments/campaign/start.sh links it)"
 fi
-report experiments/results/resnet18_94
+report experiments/results/resnet18_94 --reference experiments/references/resnet18_94.yaml
+report experiments/results/jpeg_copy/once
+report experiments/results/jpeg_copy/twice
+# the two differ only in data.root (placement), so one report would pool them: compared apart
+if changed experiments/results/jpeg_copy/once experiments/results/jpeg_copy/twice; then
+    python experiments/campaign/jpeg_delta.py experiments/results/jpeg_copy/once experiments/results/jpeg_copy/twice \
+        --out experiments/results/jpeg_copy/delta.md || true
+fi
 ladder_cpu=()
 for d in experiments/results/ladder_cpu/ladder experiments/results/ladder_cpu/readme_2x2; do
     ls "$d"/*/results.json > /dev/null 2>&1 && ladder_cpu+=("$d")
@@ -69,3 +76,4 @@ LESSON=experiments/references/cifar10_ladder_lesson.yaml
 [ ${#ladder_cpu[@]} -gt 0 ] && changed "${ladder_cpu[@]}" && python -m ablate.report "${ladder_cpu[@]}" --out experiments/results/ladder_cpu/report \
     --reference $LESSON
 report experiments/results/ladder_widths/widths_32 --reference $LESSON
+report experiments/results/ladder_widths/widths_64 --reference $LESSON

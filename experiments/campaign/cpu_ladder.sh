@@ -10,10 +10,11 @@ LIVE=${LIVE:-/root/campaign}
 DATA=${DATA:-/root/data}
 # JOBS: jobs of one sweep at once (the cores split between them). 1 by default: each run lands soonest. Where two
 # 1-thread jobs beat one 2-thread job clearly (python -m ablate.bench.sweep_throughput; 1.30x on one machine of
-# this kind, 1.10x on another), JOBS=2 finishes the queue sooner.
+# this kind, 1.10x on another, 1.04x on the AMD EPYC of 2026-12-02), JOBS=2 finishes the queue sooner.
 JOBS=${JOBS:-1}
-COMMON="data.root=$DATA data.download=false trainer.progress=log"
-[ "$JOBS" -gt 1 ] && COMMON="$COMMON hydra/launcher=joblib hydra.launcher.n_jobs=$JOBS"
+PLACE="data.download=false trainer.progress=log"      # everything but data.root
+[ "$JOBS" -gt 1 ] && PLACE="$PLACE hydra/launcher=joblib hydra.launcher.n_jobs=$JOBS"
+COMMON="data.root=$DATA $PLACE"
 mkdir -p "$LIVE"
 # `nice` alone does not yield to other work here: the kernel shares the CPU between sessions (autogroups) before
 # it looks at nice, so a campaign started with setsid took half the CPU from a test run in another session. Its
@@ -48,6 +49,18 @@ for seed in 1 2; do
 done
 # 5. the ResNet-18 recipe (CIFAR stem, about 94% on a GPU), seed 0: about 6 h here in bf16 + channels_last
 python -m ablate experiment=resnet18_94 seed=0 $COMMON hydra.sweep.dir="$LIVE/resnet18_94"
+# 5b. issue 30's run 3, what one more round of the copy's compression costs (four 20-epoch runs, cheap): rung 2 of
+#     the 20-epoch ladder, seeds 0-1, on the copy as it is and on it re-encoded once more as JPEG quality 75, 4:2:0.
+#     The two differ only in data.root (placement), so they go to two sweep folders and jpeg_delta.py compares them.
+DATA2=${DATA2:-/root/data_jpeg2}
+[ -f "$DATA2/cifar-10-batches-py/test_batch" ] || python experiments/campaign/reencode_jpeg.py "$DATA" "$DATA2"
+python -m ablate -m experiment=ladder_short rung=2_cosine seed=0,1 trainer.precision=bf16 $COMMON \
+    hydra.sweep.dir="$LIVE/jpeg_copy_once"
+python -m ablate -m experiment=ladder_short rung=2_cosine seed=0,1 trainer.precision=bf16 data.root="$DATA2" $PLACE \
+    hydra.sweep.dir="$LIVE/jpeg_copy_twice"
+# 5c. issue 30's run 2, does the lesson's ~88% come with width: the top rung at 64-128-256-512, 100 epochs, seed 0
+python -m ablate experiment=ladder rung=2_cosine 'model.widths=[64,128,256,512]' seed=0 $COMMON \
+    hydra.sweep.dir="$LIVE/ladder_widths64"
 
 # 6. seeds 3 and 4 (the ladder's own seed range, 0-4): at seeds 0-2 the cosine step and the 2x2 interaction stay
 #    unresolved, mostly from rung 1's spread (a constant lr leaves its final epoch 1-2 points from where its

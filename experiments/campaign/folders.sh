@@ -9,4 +9,7 @@ readme_2x2 experiments/results/ladder_cpu/readme_2x2
 ladder_widths32 experiments/results/ladder_widths/widths_32
 mnist_to_cifar experiments/results/mnist_to_cifar
 resnet18_94 experiments/results/resnet18_94
+jpeg_copy_once experiments/results/jpeg_copy/once
+jpeg_copy_twice experiments/results/jpeg_copy/twice
+ladder_widths64 experiments/results/ladder_widths/widths_64
 "

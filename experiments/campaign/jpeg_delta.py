@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""What one more round of the offline copy's JPEG compression costs: the same runs (rung 2 of the 20-epoch ladder,
+seeds 0-1) on the copy as it is and re-encoded once more (reencode_jpeg.py), final-epoch test accuracy, the
+difference twice - once with a Welch 95% interval. The two sweeps differ only in data.root, which is placement
+(not part of a run's identity), so the report would pool them: this compares them apart.
+
+    python experiments/campaign/jpeg_delta.py ONCE_SWEEP TWICE_SWEEP [--out FILE.md]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ablate.report.stats import t_interval, welch
+
+
+def accuracies(sweep: Path) -> dict[int, float]:
+    out = {}
+    for rec in sorted(sweep.glob("*/results.json")):
+        r = json.loads(rec.read_text())
+        if r.get("status") == "completed":
+            out[int(r["seed"])] = 100 * r["metrics"]["test_acc"]
+    return out
+
+
+def main(argv=None) -> str:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("once", type=Path)
+    p.add_argument("twice", type=Path)
+    p.add_argument("--out", type=Path)
+    args = p.parse_args(argv)
+    once, twice = accuracies(args.once), accuracies(args.twice)
+    if len(once) < 2 or len(twice) < 2:
+        raise SystemExit(f"need two completed seeds a side: {len(once)} and {len(twice)} (runs still training?)")
+    lines = ["# One more round of JPEG quality 75 (4:2:0) on the offline CIFAR-10 copy", "",
+             "Rung 2 of the 20-epoch ladder (`experiment=ladder_short rung=2_cosine`, bf16), final-epoch test accuracy "
+             "(%), on the JPEG copy as it is and on the same copy re-encoded once more "
+             "(`experiments/campaign/reencode_jpeg.py`):", "",
+             "| copy | seeds | test acc % per seed | mean [95% CI] |", "|---|---|---|---|"]
+    for name, accs in (("as is (JPEG once)", once), ("re-encoded (JPEG twice)", twice)):
+        mean, _, low, high = t_interval(list(accs.values()))
+        lines.append(f"| {name} | {', '.join(map(str, accs))} | {', '.join(f'{a:.2f}' for a in accs.values())} | "
+                     f"{mean:.2f} [{low:.2f}, {high:.2f}] |")
+    w = welch(list(once.values()), list(twice.values()))
+    lines += ["", f"Twice - once: **{w['delta']:+.2f} [{w['low']:+.2f}, {w['high']:+.2f}] points** (Welch, p = "
+              f"{w['p']:.3f}). One more round of the same compression is evidence of the order of what the first "
+              f"round cost against the official pixels, not a measurement of it.", ""]
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        args.out.write_text(text)
+    return text
+
+
+if __name__ == "__main__":
+    main()
