@@ -145,3 +145,13 @@ def test_vgg16_transfer_is_the_keras_lessons_two_phases(make_cfg):
     cfg = make_cfg(["experiment=vgg16_transfer"])
     assert (cfg.model.name, cfg.model.freeze, cfg.model.head, cfg.model.pretrained) == ("vgg16", True, "flatten_dense", True)
     assert (cfg.data.image_size, cfg.data.normalize, cfg.trainer.unfreeze_at) == (64, "imagenet", 5)
+
+
+def test_folder_names_leave_out_exactly_the_identity_placement_keys(make_cfg):
+    """A key that does not change what a run measures must neither enter its identity nor split its folder:
+    trainer.checkpoint_every=5 once got a new folder with the same identity."""
+    from ablate.identity import PLACEMENT_GROUPS, PLACEMENT_KEYS
+    cfg = make_cfg(hydra_cfg=True)
+    excluded = set(cfg.hydra.job.config.override_dirname.exclude_keys)
+    hydra_own = {k for k in excluded if k.startswith("hydra.")}
+    assert excluded - hydra_own == set(PLACEMENT_KEYS) | set(PLACEMENT_GROUPS)

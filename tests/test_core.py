@@ -85,7 +85,7 @@ def test_nan_loss_raises_a_training_error_with_the_fix():
                                            optim=OptimSettings(lr=1e30)))
 
 
-def split_metrics_by_hand():
+def test_split_metrics_by_hand():
     logits = torch.tensor([[2.0, 0.0], [0.0, 3.0], [1.0, 0.0], [0.0, 1.0]])
     y = torch.tensor([0, 1, 1, 1])
     m = split_metrics(logits, y, 2)
