@@ -1,6 +1,6 @@
 """A job's checkpoints: whether a rerun resumes, and what each epoch writes (checkpoint, best weights).
 
-The checkpoint carries the identity of the config that wrote it (ablate.identity), so a job folder never
+The checkpoint carries the identity of the config that wrote it (ablate.record.identity), so a job folder never
 resumes a run of another config.
 """
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 from ablate.core import TrainState
 from ablate.core.checkpoint import CHECKPOINT, load_checkpoint, remove_checkpoints, save_checkpoint
 from ablate.errors import CheckpointError
-from ablate.identity import differences, identity_hash
+from ablate.record.identity import differences, identity_hash
 from ablate.models.weights import BEST, save_weights
 
 log = logging.getLogger("ablate")

@@ -16,8 +16,8 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from ablate import records
-from ablate.atomic import remove_stale_temps
+from ablate.record import files as records
+from ablate.record.atomic import remove_stale_temps
 from ablate.core import OptimSettings, ScheduleSettings, TrainSettings, TrainState, train
 from ablate.core.checkpoint import CHECKPOINT, PREVIOUS
 from ablate.core.device import CUBLAS_DETERMINISTIC, free_cached_memory, resident_budget, resolve_device, \
@@ -29,14 +29,14 @@ from ablate.data.dataset import check_class_counts
 from ablate.data.augment import BatchAugment
 from ablate.data.mix import BatchMix
 from ablate.errors import AblateError, TrainingError
-from ablate.identity import identity
+from ablate.record.identity import identity
 from ablate.loggers import LogContext, RunLoggers, open_loggers
 from ablate.models import build_model
 from ablate.models.registry import check_model_keys
 from ablate.models.weights import FINAL as FINAL_WEIGHTS, load_initial_weights, save_weights
 from ablate.placement import place
 from ablate.progress import Progress
-from ablate.provenance import device_name, environment
+from ablate.record.provenance import device_name, environment
 from ablate.resume import EpochSaver, discard_checkpoints, find_resume
 from ablate.validate import validate
 

@@ -19,7 +19,7 @@ class TrainerConfig:
     tta: bool = True                # also report flip test-time-augmentation accuracy
     deterministic: bool = False     # torch.use_deterministic_algorithms (slower on GPU)
     cudnn_benchmark: bool = True    # cuDNN autotuning on CUDA (off when deterministic)
-    fused_optimizer: bool = True    # fused optimizer step on CUDA
+    fused_optimizer: bool = True    # one fused kernel for the optimizer step, where torch has one (CUDA; the CPU too)
     progress: str = "auto"          # auto: a bar on a terminal, log lines otherwise; bar | log | none
     # long runs (README "Long runs"): none of these change what a run measures
     checkpoint_every: int = 1       # checkpoint.pt every N epochs (0: never); a rerun resumes from it

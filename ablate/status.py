@@ -17,7 +17,7 @@ import pandas as pd
 
 from ablate.core.checkpoint import CHECKPOINT
 from ablate.progress import typical_epoch_seconds
-from ablate.report.collect import load_runs
+from ablate.record.sweep import load_runs
 
 RUNNING_WITHIN = 3.0   # a job whose history changed within this many epoch-times is running
 

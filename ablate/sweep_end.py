@@ -10,7 +10,7 @@ from pathlib import Path
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from ablate import records
+from ablate.record import files as records
 
 log = logging.getLogger("ablate")
 LAST_SWEEP: dict = {}
@@ -18,7 +18,7 @@ LAST_SWEEP: dict = {}
 
 def count_records(sweep_dir: Path) -> dict:
     """Statuses of the records in a sweep folder, read the way the report reads them."""
-    from ablate.report.collect import load_runs
+    from ablate.record.sweep import load_runs
 
     runs = load_runs(sweep_dir, include_missing=False)
     counts = {records.COMPLETED: 0, records.FAILED: 0, records.INTERRUPTED: 0}
@@ -30,7 +30,7 @@ def count_records(sweep_dir: Path) -> dict:
 
 class SweepSummary(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs) -> None:
-        from ablate.report.collect import expected_jobs, keep_earlier_launch
+        from ablate.record.sweep import expected_jobs, keep_earlier_launch
 
         sweep_dir = Path(config.hydra.sweep.dir)
         try:

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from ablate import records
+from ablate.record import files as records
 from conftest import TINY
 from test_data import write_fake_cifar10, write_imagefolder
 

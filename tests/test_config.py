@@ -150,7 +150,7 @@ def test_vgg16_transfer_is_the_keras_lessons_two_phases(make_cfg):
 def test_folder_names_leave_out_exactly_the_identity_placement_keys(make_cfg):
     """A key that does not change what a run measures must neither enter its identity nor split its folder:
     trainer.checkpoint_every=5 once got a new folder with the same identity."""
-    from ablate.identity import PLACEMENT_GROUPS, PLACEMENT_KEYS
+    from ablate.record.identity import PLACEMENT_GROUPS, PLACEMENT_KEYS
     cfg = make_cfg(hydra_cfg=True)
     excluded = set(cfg.hydra.job.config.override_dirname.exclude_keys)
     hydra_own = {k for k in excluded if k.startswith("hydra.")}

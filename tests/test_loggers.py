@@ -13,7 +13,7 @@ from omegaconf import OmegaConf, open_dict
 
 from ablate import loggers as loggers_pkg
 from ablate.errors import ConfigError
-from ablate.identity import identity
+from ablate.record.identity import identity
 from ablate.loggers import LOGGERS, RunLoggers, open_loggers, register_logger
 from ablate.run import run_job
 from ablate.status import sweep_status

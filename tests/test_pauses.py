@@ -10,13 +10,13 @@ import time
 import pytest
 import torch
 
-from ablate.core.train import Timer
+from ablate.core.timing import Timer
 
 # a timed region of 2.5 s of wall time in which the loop marks progress the way the training loop does
 CHILD = """
 import time, torch
 from ablate.core.pauses import PAUSES
-from ablate.core.train import Timer
+from ablate.core.timing import Timer
 timer = Timer(torch.device("cpu"))
 timer.start()
 print("started", flush=True)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ablate import records
+from ablate.record import files as records
 from ablate.run import run_job
 from conftest import TINY
 
@@ -98,7 +98,7 @@ def test_a_ctrl_c_during_a_checkpoint_write_lands_after_it_whole(tmp_path):
 
 
 def test_temp_files_of_a_killed_writer_are_removed_and_nothing_else(tmp_path):
-    from ablate.atomic import remove_stale_temps
+    from ablate.record.atomic import remove_stale_temps
     (tmp_path / ".checkpoint.pt.x1y2.tmp").write_bytes(b"half a checkpoint")
     (tmp_path / ".results.json.ab.tmp").write_text("{")
     (tmp_path / "results.json").write_text("{}")
@@ -109,7 +109,7 @@ def test_temp_files_of_a_killed_writer_are_removed_and_nothing_else(tmp_path):
 
 
 def test_the_cpu_model_names_the_machine_with_family_model_and_stepping():
-    from ablate.provenance import cpu_model
+    from ablate.record.provenance import cpu_model
     info = ("processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 207\n"
             "model name\t: Intel(R) Xeon(R) Processor\nstepping\t: 2\n\nprocessor\t: 1\nmodel\t\t: 999\n")
     assert cpu_model(info) == "Intel(R) Xeon(R) Processor (cpu family 6, model 207, stepping 2)"

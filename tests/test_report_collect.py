@@ -37,7 +37,7 @@ def test_report_on_an_empty_or_all_failed_sweep(tmp_path):
 ])
 def test_expected_jobs_take_command_line_seeds_over_the_experiments_own(tmp_path, task, expected):
     from omegaconf import OmegaConf
-    from ablate.report.collect import expected_job_dirs
+    from ablate.record.sweep import expected_job_dirs
     OmegaConf.save(OmegaConf.create({"hydra": {"overrides": {"task": task},
                                                "sweeper": {"params": {"rung": "a,b", "seed": "range(0,3)"}},
                                                "job": {"config": {"override_dirname": {"exclude_keys": []}}}}}),
@@ -47,7 +47,7 @@ def test_expected_jobs_take_command_line_seeds_over_the_experiments_own(tmp_path
 
 def test_a_sweep_folder_launched_again_with_other_seeds_still_expects_the_first_launch(tmp_path):
     from omegaconf import OmegaConf
-    from ablate.report.collect import expected_job_dirs, expected_jobs, keep_earlier_launch
+    from ablate.record.sweep import expected_job_dirs, expected_jobs, keep_earlier_launch
 
     def launch(task):      # what Hydra does: on_multirun_start (keep the earlier launch), then write multirun.yaml
         cfg = OmegaConf.create({"hydra": {"overrides": {"task": task}, "sweeper": {"params": {}},

@@ -20,7 +20,7 @@ from ablate.core.device import resolve_device
 from ablate.data import make_splits
 from ablate.data.dataset import ImageData
 from ablate.models import build_model
-from ablate.provenance import environment
+from ablate.record.provenance import environment
 
 
 def save_seconds(model_name: str, device: str, repeats: int) -> tuple[float, int]:

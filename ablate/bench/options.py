@@ -12,7 +12,7 @@ from ablate.bench.common import random_images, save
 from ablate.bench.pipeline import core_speed
 from ablate.core.device import resolve_device
 from ablate.models import MODELS
-from ablate.provenance import environment
+from ablate.record.provenance import environment
 
 BASE = {"precision": "fp32", "channels_last": False, "compile": False, "cudnn_benchmark": True,
         "fused_optimizer": True}

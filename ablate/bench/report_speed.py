@@ -14,7 +14,7 @@ import numpy as np
 
 from ablate.bench.fake_sweep import write_sweep
 from ablate.bench.common import save
-from ablate.provenance import environment
+from ablate.record.provenance import environment
 from ablate.report import build, write_report
 
 

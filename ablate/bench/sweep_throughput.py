@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from ablate.bench.common import save
-from ablate.provenance import environment
+from ablate.record.provenance import environment
 
 
 def sweep_seconds(jobs: int, runs: int, overrides: list[str], workdir: Path) -> float:

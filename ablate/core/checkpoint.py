@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from ablate.atomic import atomic_write
+from ablate.record.atomic import atomic_write
 
 log = logging.getLogger("ablate")
 CHECKPOINT = "checkpoint.pt"

@@ -42,7 +42,7 @@ class TrainSettings:
     tta: bool = _T.tta
     deterministic: bool = _T.deterministic
     cudnn_benchmark: bool = _T.cudnn_benchmark   # let cuDNN pick the fastest kernels (ignored when deterministic)
-    fused_optimizer: bool = _T.fused_optimizer   # one fused kernel for the optimizer step (CUDA only)
+    fused_optimizer: bool = _T.fused_optimizer   # one fused kernel for the optimizer step, where torch has one
     seed: int = 0
     label_smoothing: float = 0.0
     unfreeze_at: int | None = _T.unfreeze_at     # transfer learning, phase 2: after this many epochs all layers train

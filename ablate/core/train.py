@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 import statistics
-import time
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -18,6 +17,7 @@ from ablate.core.optim import build_optimizer, fill_momentum_buffers, lr_factor
 from ablate.core.pauses import PAUSES
 from ablate.core.settings import TrainSettings
 from ablate.core.state import TrainState
+from ablate.core.timing import Timer
 from ablate.data.dataset import Splits
 from ablate.errors import ConfigError, TrainingError
 
@@ -76,36 +76,6 @@ def normalization(x: torch.Tensor, kind: str) -> tuple[torch.Tensor, torch.Tenso
                               f"set data.normalize=dataset")
         return (torch.tensor(IMAGENET_MEAN, device=x.device), torch.tensor(IMAGENET_STD, device=x.device))
     raise ConfigError(f"data.normalize={kind!r} is unknown: use dataset or imagenet")
-
-
-class Timer:
-    """Running time of a region: wall time less the time the process spent stopped (`pauses.PAUSES`); on CUDA
-    measured with events, synchronised only when read."""
-
-    def __init__(self, device: torch.device):
-        self.cuda = device.type == "cuda"
-        self.stopped = 0.0                  # seconds stopped within the last region timed
-
-    def start(self):
-        PAUSES.install()
-        PAUSES.mark()
-        self._stopped_before = PAUSES.stopped
-        if self.cuda:
-            self._s = torch.cuda.Event(enable_timing=True)
-            self._e = torch.cuda.Event(enable_timing=True)
-            self._s.record()
-        else:
-            self._t = time.perf_counter()
-
-    def stop(self) -> float:
-        if self.cuda:
-            self._e.record()
-            self._e.synchronize()
-            wall = self._s.elapsed_time(self._e) / 1000
-        else:
-            wall = time.perf_counter() - self._t
-        self.stopped = min(PAUSES.stopped - self._stopped_before, wall)
-        return wall - self.stopped
 
 
 @dataclass

@@ -8,7 +8,7 @@ from pathlib import Path
 def job_figures(job_dir: Path) -> dict:
     """{name: matplotlib figure} for one completed job folder (empty when it has no completed record)."""
     from ablate.report import figures
-    from ablate.report.collect import load_histories, load_runs
+    from ablate.record.sweep import load_histories, load_runs
 
     runs = load_runs(job_dir, include_missing=False)
     runs = runs[runs.status == "completed"]

@@ -11,8 +11,8 @@ import os
 import time
 from pathlib import Path
 
-from ablate import records
-from ablate.identity import flatten
+from ablate.record import files as records
+from ablate.record.identity import flatten
 from ablate.loggers.base import LogContext, epoch_metrics, final_metrics, metric_name, register_logger
 from ablate.loggers.figures import job_figures
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ablate.identity import flatten
+from ablate.record.identity import flatten
 from ablate.loggers.base import LogContext, epoch_metrics, final_metrics, register_logger
 from ablate.loggers.figures import job_figures
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from ablate.atomic import atomic_write
+from ablate.record.atomic import atomic_write
 from ablate.errors import ModelError
 
 FINAL, BEST = "model.pt", "model_best.pt"

@@ -8,7 +8,8 @@
     report.figures.curves(r.histories, r.labels)             # a matplotlib Figure
 """
 from ablate.report import classes, figures, glance, stats, tables
-from ablate.report.build import Report, build, write_report
-from ablate.report.collect import load_histories, load_runs
+from ablate.report.build import Report, build
+from ablate.report.markdown import write_report
+from ablate.record.sweep import load_histories, load_runs
 
 __all__ = ["Report", "build", "write_report", "load_runs", "load_histories", "classes", "figures", "glance", "stats", "tables"]

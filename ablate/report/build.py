@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
-from ablate.report import collect, tables
-from ablate.report.collect import match_config
+from ablate.record import sweep as collect
+from ablate.report import tables
+from ablate.record.sweep import match_config
 from ablate.report.reference import load_reference, reference_table
 
 
@@ -80,20 +80,3 @@ def build(sweep_dirs, baseline: str | None = None, ladder: list[str] | None = No
         if len(summary):
             report.reference = reference_table(summary, configs, ref)
     return report
-
-
-def write_report(sweep_dirs, baseline: str | None = None, ladder: list[str] | None = None,
-                 out: str | Path | None = None, figures: bool = True, reference: str | Path | None = None,
-                 echo: Callable[[str], None] | None = None) -> Path:
-    """Write report.md, the CSV / Markdown / LaTeX tables and the figures; return the output folder.
-    echo: given the at-a-glance table as text (print, a logger), for the terminal."""
-    from ablate.report.glance import glance
-    from ablate.report.markdown import write
-
-    sweep_dirs = [sweep_dirs] if isinstance(sweep_dirs, (str, Path)) else list(sweep_dirs)
-    out = Path(out) if out else Path(sweep_dirs[0]) / "report"
-    report = build(sweep_dirs, baseline, ladder, reference)
-    write(report, out, sweep_dirs, figures=figures)
-    if echo is not None:
-        echo(glance(report))
-    return out

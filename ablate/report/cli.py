@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ablate.report.build import write_report
+from ablate.report.markdown import write_report
 
 
 def main(argv=None) -> int:

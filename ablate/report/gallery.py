@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ablate import records
+from ablate.record import files as records
 from ablate.report.tables import completed
 
 

@@ -3,14 +3,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Callable
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from ablate.provenance import environment
+from ablate.record.provenance import environment
 from ablate.report import classes, figures, gallery, tables
-from ablate.report.build import Report
-from ablate.report.glance import interval, ladder_overview, other_metrics_overview, overview, reference_figures
+from ablate.report.build import Report, build
+from ablate.report.glance import glance, interval, ladder_overview, other_metrics_overview, overview, \
+    reference_figures
 
 PCT = {"test_acc_mean", "test_acc_std", "test_acc_ci_low", "test_acc_ci_high", "test_acc_min", "test_acc_max",
        "test_acc_tta_mean", "best_val_acc_mean", "final_val_acc_mean", "train_val_gap_mean", "test_ece_mean",
@@ -43,6 +45,20 @@ def _label(report: Report, df: pd.DataFrame, cols=("config", "from", "to")) -> p
         if c in df:
             df[c] = df[c].map(lambda v: report.labels.get(v, v))
     return df
+
+
+def write_report(sweep_dirs, baseline: str | None = None, ladder: list[str] | None = None,
+                 out: str | Path | None = None, figures: bool = True, reference: str | Path | None = None,
+                 echo: Callable[[str], None] | None = None) -> Path:
+    """Write report.md, the CSV / Markdown / LaTeX tables and the figures; return the output folder.
+    echo: given the at-a-glance table as text (print, a logger), for the terminal."""
+    sweep_dirs = [sweep_dirs] if isinstance(sweep_dirs, (str, Path)) else list(sweep_dirs)
+    out = Path(out) if out else Path(sweep_dirs[0]) / "report"
+    report = build(sweep_dirs, baseline, ladder, reference)
+    write(report, out, sweep_dirs, figures=figures)
+    if echo is not None:
+        echo(glance(report))
+    return out
 
 
 def write(report: Report, out: Path, sweep_dirs, figures: bool = True) -> None:

@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 import pandas as pd
 
-from ablate.report.collect import match_config, matching_configs
+from ablate.record.sweep import match_config, matching_configs
 
 
 def load_reference(path: str | Path) -> dict:

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ablate.records import COMPLETED
+from ablate.record.files import COMPLETED
 from ablate.report import stats
 
 

@@ -60,7 +60,7 @@ step() {   # step NAME SECONDS COMMAND...: run it with a time limit, log it, rec
 "$PY" - "$OUT/provenance.json" <<'EOF'
 import json, subprocess, sys
 import torch
-from ablate.provenance import environment
+from ablate.record.provenance import environment
 smi = subprocess.run(["nvidia-smi", "--query-gpu=name,driver_version,memory.total,compute_cap", "--format=csv"],
                      capture_output=True, text=True)
 env = environment("cuda")

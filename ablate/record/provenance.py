@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 def git_sha(cwd: Path = PROJECT_DIR) -> str | None:

@@ -6,7 +6,7 @@ import json
 import math
 from pathlib import Path
 
-from ablate.atomic import atomic_write
+from ablate.record.atomic import atomic_write
 
 RESULTS = "results.json"
 HISTORY = "history.csv"

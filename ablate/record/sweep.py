@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ablate import records
-from ablate.identity import flatten, identity, identity_hash, is_placement
+from ablate.record import files as records
+from ablate.record.identity import flatten, identity, identity_hash, is_placement
 from ablate.naming import job_dirname
 
 # config groups that name a bundle of other choices rather than a choice of their own
