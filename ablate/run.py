@@ -20,6 +20,7 @@ from ablate.record import files as records
 from ablate.record.atomic import remove_stale_temps
 from ablate.core import OptimSettings, ScheduleSettings, TrainSettings, TrainState, train
 from ablate.core.checkpoint import CHECKPOINT, PREVIOUS
+from ablate.core.losses import build_loss
 from ablate.core.device import CUBLAS_DETERMINISTIC, free_cached_memory, resident_budget, resolve_device, \
     resolve_precision
 from ablate.core.train import is_out_of_memory
@@ -60,7 +61,7 @@ def settings_from_config(cfg: DictConfig) -> TrainSettings:
                          device=t.device, precision=t.precision, channels_last=bool(t.channels_last),
                          compile=bool(t.compile), tta=bool(t.tta), deterministic=bool(t.deterministic),
                          cudnn_benchmark=bool(t.cudnn_benchmark), fused_optimizer=bool(t.fused_optimizer),
-                         seed=int(cfg.seed), label_smoothing=float(cfg.loss.label_smoothing),
+                         seed=int(cfg.seed), loss=OmegaConf.to_container(cfg.loss, resolve=True),
                          unfreeze_at=t.get("unfreeze_at"), unfreeze_lr_factor=float(t.get("unfreeze_lr_factor", 1.0)),
                          optim=optim, schedule=schedule)
 
@@ -108,6 +109,7 @@ def check_config(cfg: DictConfig) -> tuple[BatchAugment, BatchMix]:
     augment = BatchAugment(OmegaConf.to_container(cfg.aug.ops, resolve=True))
     mix = BatchMix(OmegaConf.to_container(cfg.aug.mix, resolve=True) if cfg.aug.get("mix") else None)
     check_model_keys(OmegaConf.to_container(cfg.model, resolve=True), cfg.data.get("image_size"))
+    build_loss(OmegaConf.to_container(cfg.loss, resolve=True))   # an unknown loss or key fails here, before data
     return augment, mix
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from numbers import Real
 
+from ablate.data.registry import needs_root
 from ablate.errors import ConfigError
 
 
@@ -40,7 +41,6 @@ CHECKS = [
     ("trainer.progress", lambda v: v in ("auto", "bar", "log", "none"), "auto, bar, log or none", "log"),
     ("optim.lr", lambda v: _is_num(v) and v > 0, "a positive number", "0.1"),
     ("optim.weight_decay", lambda v: _is_num(v) and v >= 0, "a number >= 0", "5e-4"),
-    ("loss.label_smoothing", lambda v: _is_num(v) and 0 <= v < 1, "a number in [0, 1)", "0.1"),
     ("schedule.warmup_epochs", lambda v: _is_num(v) and v >= 0, "a number >= 0", "1"),
     ("data.val_size", lambda v: _is_int(v) and v >= 0, "an integer >= 0", "5000"),
     ("data.train_subset", lambda v: v is None or (_is_int(v) and v > 0), "null or a positive integer", "5000"),
@@ -53,10 +53,18 @@ CHECKS += [("trainer.unfreeze_at", lambda v: v is None or (_is_int(v) and v >= 0
 CHECKS += [("trainer.checkpoint_every", lambda v: _is_int(v) and v >= 0, "an integer >= 0 (0: no checkpoints)", "1")]
 
 
+# checked only where the chosen option has the key (a loss without label smoothing has none)
+WHERE_PRESENT = [("loss.label_smoothing", lambda v: _is_num(v) and 0 <= v < 1, "a number in [0, 1)", "0.1")]
+
+
 def validate(cfg) -> None:
     for key, ok, what, example in CHECKS:
         value = _get(cfg, key)
         _need(ok(value), key, value, what, example)
+    for key, ok, what, example in WHERE_PRESENT:
+        group, _, name = key.partition(".")
+        if name in cfg.get(group, {}):
+            _need(ok(cfg[group][name]), key, cfg[group][name], what, example)
     normalize = cfg.data.get("normalize", "dataset")
     _need(normalize in ("dataset", "imagenet"), "data.normalize", normalize, "dataset or imagenet", "imagenet")
     size = cfg.data.get("image_size")
@@ -72,5 +80,5 @@ def validate(cfg) -> None:
     if cfg.optim.get("nesterov") and not (cfg.optim.get("momentum") or 0) > 0:
         raise ConfigError("optim.nesterov=true needs optim.momentum > 0: set optim.momentum=0.9 "
                           "(or optim.nesterov=false)")
-    if cfg.data.name in ("cifar10", "cifar100", "mnist", "fashion_mnist", "imagefolder") and not cfg.data.root:
+    if needs_root(cfg.data.name) and not cfg.data.get("root"):
         raise ConfigError(f"data.root is empty: set data.root to the folder that holds the {cfg.data.name} data")

@@ -27,6 +27,8 @@ def test_every_registered_model_and_dataset_has_its_yaml_and_back():
     assert options("optim") == OPTIMIZERS.names()
     assert sorted(OmegaConf.load(CONF / "schedule" / f"{o}.yaml").schedule.name for o in options("schedule")) \
         == SCHEDULES.names()
+    from ablate.core.losses import LOSSES
+    assert options("loss") == LOSSES.names()
     assert {"none", "cropflip"} <= set(options("aug"))
     assert set(options("experiment")) >= {"ladder", "ladder_short", "resnet18_94"}
 
@@ -155,3 +157,32 @@ def test_folder_names_leave_out_exactly_the_identity_placement_keys(make_cfg):
     excluded = set(cfg.hydra.job.config.override_dirname.exclude_keys)
     hydra_own = {k for k in excluded if k.startswith("hydra.")}
     assert excluded - hydra_own == set(PLACEMENT_KEYS) | set(PLACEMENT_GROUPS)
+
+
+def test_a_new_model_is_one_registered_function_and_one_yaml(tmp_path):
+    """In a copy of the project: a new file in ablate/models/ and its YAML, with no import line anywhere, are in
+    the registry and the config group, and a composed config builds it."""
+    import shutil
+    import subprocess
+    import sys
+    from conftest import ROOT
+    shutil.copytree(ROOT / "ablate", tmp_path / "ablate", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "conf", tmp_path / "conf")
+    (tmp_path / "ablate/models/tiny_net.py").write_text(
+        "import torch.nn as nn\nfrom ablate.models.registry import register_model\n\n\n"
+        "@register_model('tiny_net')\n"
+        "def tiny_net(num_classes, image_size=32, in_channels=3, width=4):\n"
+        "    return nn.Sequential(nn.Flatten(), nn.Linear(in_channels * image_size ** 2, num_classes))\n")
+    (tmp_path / "conf/model/tiny_net.yaml").write_text("name: tiny_net\nwidth: 8\n")
+    code = ("from hydra import compose, initialize_config_dir\n"
+            "from omegaconf import OmegaConf\n"
+            "import ablate.config_store\n"
+            "from ablate.models import MODELS, build_model\n"
+            f"with initialize_config_dir(config_dir={str(tmp_path / 'conf')!r}, version_base='1.3'):\n"
+            "    cfg = compose('config', overrides=['model=tiny_net'])\n"
+            "m = OmegaConf.to_container(cfg.model)\n"
+            "print('tiny_net' in MODELS.names(), type(build_model(num_classes=10, **m)).__name__)\n")
+    res = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                         env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["True", "Sequential"]

@@ -156,3 +156,17 @@ def test_a_diverged_loss_fails_the_run_with_the_fix():
         check_divergence({"train_loss": 452680.0, "epoch": 2}, 10, 1e6)
     with pytest.raises(TrainingError, match="diverged: the training loss became nan"):
         check_divergence({"train_loss": float("nan"), "epoch": 3}, 10, 1.0)
+
+
+def test_losses_are_built_by_name_from_their_group():
+    import torch.nn.functional as F
+    from ablate.core.losses import build_loss
+    from ablate.errors import ConfigError
+    logits, y = torch.randn(8, 5), torch.randint(0, 5, (8,))
+    assert torch.equal(build_loss({"name": "ce", "label_smoothing": 0.0})(logits, y), F.cross_entropy(logits, y))
+    smoothed = build_loss({"name": "label_smoothing", "label_smoothing": 0.1})(logits, y)
+    assert torch.equal(smoothed, F.cross_entropy(logits, y, label_smoothing=0.1))
+    with pytest.raises(ConfigError, match="loss 'ce' has no parameter alpha: its parameters are label_smoothing"):
+        build_loss({"name": "ce", "alpha": 1})
+    with pytest.raises(ConfigError, match="unknown loss 'focal'"):
+        build_loss({"name": "focal"})

@@ -44,7 +44,7 @@ class TrainSettings:
     cudnn_benchmark: bool = _T.cudnn_benchmark   # let cuDNN pick the fastest kernels (ignored when deterministic)
     fused_optimizer: bool = _T.fused_optimizer   # one fused kernel for the optimizer step, where torch has one
     seed: int = 0
-    label_smoothing: float = 0.0
+    loss: dict = field(default_factory=lambda: {"name": "ce"})   # the loss group: its name and keys (core/losses.py)
     unfreeze_at: int | None = _T.unfreeze_at     # transfer learning, phase 2: after this many epochs all layers train
     unfreeze_lr_factor: float = _T.unfreeze_lr_factor  # ... at the lr times this factor (whole model, from then on)
     image_size: int | None = None  # resize each batch to this (data too large to resize once at load)

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 
 from ablate.core.device import fused_step_available, resolve_device, resolve_precision, set_backends
 from ablate.core.evaluate import autocast, predict, split_metrics
+from ablate.core.losses import Loss, build_loss
 from ablate.core.optim import build_optimizer, fill_momentum_buffers, lr_factor
 from ablate.core.pauses import PAUSES
 from ablate.core.settings import TrainSettings
@@ -95,6 +96,7 @@ class Run:
     state: TrainState
     eval_batch: int                                      # trainer.eval_batch_size scaled to the image size
     fused: bool                                          # the optimizer step runs as one fused kernel
+    criterion: Loss                                      # the training loss (trainer's loss group)
 
 
 DIVERGED = 10   # a mean training loss this many times that of guessing uniformly (ln C) means divergence
@@ -177,7 +179,7 @@ def setup(model: torch.nn.Module, splits: Splits, s: TrainSettings, augment: Aug
         torch._dynamo.reset()     # a sweep's jobs share this process: no graphs or guards from the last job
     return Run(s, device, data, splits.num_classes, prepare, torch.compile(model) if s.compile else model,
                augment, mix or None, steps_per_epoch, min(s.batch_size, n), Timer(device), state,
-               eval_batch(s, size or data.train_x.shape[-1]), fused)
+               eval_batch(s, size or data.train_x.shape[-1]), fused, build_loss(s.loss))
 
 
 def train_epoch(run: Run) -> dict:
@@ -204,9 +206,9 @@ def train_epoch(run: Run) -> dict:
             xb, yb2, lam = run.mix(xb, yb, st.generator)
         with autocast(run.device, s.precision):
             logits = run.step_model(xb)
-            loss = F.cross_entropy(logits.float(), yb, label_smoothing=s.label_smoothing)
+            loss = run.criterion(logits, yb)
             if lam < 1:
-                loss = lam * loss + (1 - lam) * F.cross_entropy(logits.float(), yb2, label_smoothing=s.label_smoothing)
+                loss = lam * loss + (1 - lam) * run.criterion(logits, yb2)
         st.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         st.optimizer.step()

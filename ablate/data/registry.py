@@ -11,6 +11,13 @@ SPLIT_KEYS = ("val_size", "split_seed", "train_subset")   # read by make_splits,
 CORE_KEYS = ("normalize",)                                # read by the training core
 
 
+def needs_root(name: str) -> bool:
+    """Whether the dataset reads files: its loader's `root` parameter has no default."""
+    import inspect
+    param = inspect.signature(DATASETS.get(name)).parameters.get("root")
+    return param is not None and param.default is inspect.Parameter.empty
+
+
 def load_dataset(name: str, **cfg) -> ImageData:
     """The dataset at data.image_size when it fits in memory that way (see load_dataset_for_training)."""
     return load_dataset_for_training(name, **cfg)[0]
