@@ -224,8 +224,8 @@ def run_job(cfg: DictConfig, job_dir: str | Path, overrides: list[str], choices:
         log.info("skip %s: complete record in %s (test acc %.2f%%)", label, job_dir,
                  100 * old["metrics"]["test_acc"])
         return "skipped"
-    record = {"status": None, "seed": cfg.seed, "config": OmegaConf.to_container(cfg, resolve=True),
-              "overrides": list(overrides), "choices": dict(choices), "label": label, "job_num": job_num}
+    record = records.new_record(cfg.seed, OmegaConf.to_container(cfg, resolve=True), overrides, choices, label,
+                                job_num)
     remove_stale_temps(job_dir)      # left by a job killed mid-write (SIGKILL); this job's folder is its own
     if not (job_dir / CHECKPOINT).exists() and not (job_dir / PREVIOUS).exists():
         (job_dir / records.HISTORY).unlink(missing_ok=True)   # a job started afresh starts its history afresh

@@ -114,3 +114,19 @@ def test_the_cpu_model_names_the_machine_with_family_model_and_stepping():
             "model name\t: Intel(R) Xeon(R) Processor\nstepping\t: 2\n\nprocessor\t: 1\nmodel\t\t: 999\n")
     assert cpu_model(info) == "Intel(R) Xeon(R) Processor (cpu family 6, model 207, stepping 2)"
     assert cpu_model("") and "(" not in cpu_model("")             # no cpuinfo: the platform's word, no numbers
+
+
+def test_one_record_format_for_the_job_and_the_fakes(make_cfg, tmp_path):
+    """The job's record and the test helpers' fake ones start from the same constructor and meet one
+    description (record_problems), with the format's version in the file."""
+    from ablate.bench.fake_sweep import write_sweep
+    real = json.loads((job(make_cfg, tmp_path)[1] / "results.json").read_text())
+    assert real["version"] == records.RECORD_VERSION and records.record_problems(real) == []
+    sweep = write_sweep(tmp_path / "fake", {"aug=none": [0.7, 0.71]})
+    for path in sweep.glob("*/results.json"):
+        assert records.record_problems(json.loads(path.read_text())) == []
+    assert records.record_problems({**real, "version": 99})[-1].startswith("a reader of version 99")
+    old = {k: v for k, v in real.items() if k != "version"}
+    assert records.record_version(old) == 1 and records.record_problems(old) == []
+    del old["metrics"]["test_ece"]
+    assert records.record_problems(old) == ["metrics.test_ece"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ablate.record.files import new_record
+
 CLASSES = ["cat", "dog", "bird"]
 # test accuracies per seed with known means and spreads: a baseline, an augmentation arm, a four-rung ladder
 BASE = [0.69, 0.70, 0.71, 0.70, 0.70]
@@ -15,14 +17,16 @@ LADDER = {"rung=0_baseline": BASE, "rung=1_cropflip": AUG, "rung=2_cosine": [0.8
 def write_run(job: Path, overrides: list[str], seed: int, acc: float, status: str = "completed",
               epochs: int = 3, smoothing: float = 0.0, job_num: int | None = None) -> None:
     job.mkdir(parents=True, exist_ok=True)
-    rec = {"status": status, "seed": seed, "overrides": overrides + [f"seed={seed}"], "job_num": job_num,
-           "choices": {k: v for k, v in (o.split("=", 1) for o in overrides)},
-           "config": {"seed": seed, "loss": {"label_smoothing": smoothing}, 
-                      "arm": dict(o.split("=", 1) for o in overrides)},   # what the overrides changed
-           "env": {"torch": "2.x", "device_name": "cpu", "git_sha": "abc", "date": "2026-11-23", "host": "h",
-                   "command": "python -m ablate -m ...",
-                   "cpu": {"model": "Test CPU (cpu family 6, model 1, stepping 0)", "capability": "AVX512", "amx": False,
-                           "avx512_bf16": False, "threads": 2}}}
+    config = {"seed": seed, "loss": {"label_smoothing": smoothing},
+              "arm": dict(o.split("=", 1) for o in overrides)}      # what the overrides changed
+    choices = {k: v for k, v in (o.split("=", 1) for o in overrides)}
+    rec = new_record(seed, config, overrides + [f"seed={seed}"], choices, ",".join(overrides + [f"seed={seed}"]),
+                     job_num)
+    rec.update(status=status, resumed_from_epochs=[], env={
+        "torch": "2.x", "device_name": "cpu", "git_sha": "abc", "date": "2026-11-23", "host": "h",
+        "command": "python -m ablate -m ...",
+        "cpu": {"model": "Test CPU (cpu family 6, model 1, stepping 0)", "capability": "AVX512", "amx": False,
+                "avx512_bf16": False, "threads": 2}})
     if status == "completed":
         n = 100
         right = round(acc * n)

@@ -12,6 +12,37 @@ RESULTS = "results.json"
 HISTORY = "history.csv"
 PREDICTIONS = "predictions.npz"   # per test image, in test-split order: predicted, confidence, label
 COMPLETED, FAILED, INTERRUPTED = "completed", "failed", "interrupted"
+# results.json's format: 2 added `version` itself, `env.optimizer_fused`, `env.tf32` and `notes`; records without
+# the key are version 1 and read the same way
+RECORD_VERSION = 2
+# what every record holds from the start, and what a completed one adds (docs/record.md says what each means)
+START_KEYS = ("version", "status", "seed", "config", "overrides", "choices", "label", "job_num")
+COMPLETED_KEYS = ("metrics", "confusion_matrix", "class_names", "timing", "env", "resumed_from_epochs")
+METRIC_KEYS = ("test_acc", "test_acc_tta", "val_acc", "best_val_acc", "train_acc", "test_nll", "test_ece",
+               "per_class_acc")
+
+
+def new_record(seed: int, config: dict, overrides: list[str], choices: dict, label: str,
+               job_num: int | None) -> dict:
+    """A job's record before it runs: the one way records start (the job, and the test helpers that fake them)."""
+    return {"version": RECORD_VERSION, "status": None, "seed": seed, "config": config, "overrides": list(overrides),
+            "choices": dict(choices), "label": label, "job_num": job_num}
+
+
+def record_version(record: dict) -> int:
+    return int(record.get("version", 1))
+
+
+def record_problems(record: dict) -> list[str]:
+    """What a record lacks against its format (empty when it is whole): ties the writer, the readers and the
+    fakes to one description."""
+    missing = [k for k in START_KEYS if k not in record and not (k == "version" and record_version(record) == 1)]
+    if record.get("status") == COMPLETED:
+        missing += [k for k in COMPLETED_KEYS if k not in record]
+        missing += [f"metrics.{k}" for k in METRIC_KEYS if k not in (record.get("metrics") or {})]
+    if record_version(record) > RECORD_VERSION:
+        missing.append(f"a reader of version {record_version(record)} (this ablate reads up to {RECORD_VERSION})")
+    return missing
 
 
 def _clean(obj):
