@@ -62,3 +62,26 @@ def test_pretrained_resnet_keeps_the_imagenet_stem_with_stride_one(monkeypatch):
 def test_unknown_model_names_the_choices():
     with pytest.raises(ConfigError, match="small_cnn"):
         build_model("resnet7", 10)
+
+
+def test_timm_models_by_name(make_cfg, tmp_path):
+    """model=timm builds any timm architecture for the data's classes and channels; a misspelled one is refused
+    before data loads with names to pick from."""
+    import json
+    pytest.importorskip("timm")
+    from ablate.errors import ConfigError
+    from ablate.run import run_job
+    m = build_model("timm", 7, in_channels=1, arch="test_efficientnet")
+    assert m(torch.randn(2, 1, 32, 32)).shape == (2, 7)
+    frozen = build_model("timm", 7, arch="test_efficientnet", freeze=True)
+    assert {n for n, p in frozen.named_parameters() if p.requires_grad} == {"classifier.weight", "classifier.bias"}
+    with pytest.raises(ConfigError, match="model.arch='resnet_18' is not a timm model"):
+        build_model("timm", 10, arch="resnet_18")
+    bad = make_cfg(["model=timm", "model.arch=resnet_18", f"data.root={tmp_path / 'none'}", "data.download=false"])
+    assert run_job(bad, tmp_path / "bad", [], {}, "bad") == "failed"           # refused before any data loads
+    assert "is not a timm model" in json.loads((tmp_path / "bad" / "results.json").read_text())["error"]
+    cfg = make_cfg(["data=synthetic", "model=timm", "model.arch=test_efficientnet", "trainer.epochs=1",
+                    "trainer.batch_size=64", "trainer.device=cpu", "data.num_train=256", "data.val_size=64",
+                    "data.num_test=64", "trainer.progress=log"])
+    assert run_job(cfg, tmp_path / "job", [], {}, "job") == "completed"
+    assert json.loads((tmp_path / "job" / "results.json").read_text())["config"]["model"]["arch"] == "test_efficientnet"

@@ -19,11 +19,11 @@ def build_model(name: str, num_classes: int, image_size: int = 32, in_channels: 
 
 
 def check_model_keys(cfg: dict, image_size: int | None = None) -> None:
-    """The model group's keys against its builder's parameters, before any data is loaded; and, when the data's
-    image size is known from the config, the builder's own size check (a `check_size(image_size, **keys)`
-    attribute, e.g. a ResNet's CIFAR stem refusing 224-pixel images)."""
+    """The model group's keys against its builder's parameters, before any data is loaded; and the builder's own
+    checks, when it has them (a `precheck(image_size, **keys)` attribute; image_size is None when the config does
+    not fix it): a ResNet's CIFAR stem refusing 224-pixel images, an unknown timm architecture."""
     params = {k: v for k, v in cfg.items() if k not in NOT_BUILD_KEYS and k != "name"}
     MODELS.check(cfg.get("name"), params, fixed=FROM_DATA)
-    check_size = getattr(MODELS.get(cfg.get("name")), "check_size", None)
-    if check_size is not None and image_size is not None:
-        check_size(int(image_size), **params)
+    precheck = getattr(MODELS.get(cfg.get("name")), "precheck", None)
+    if precheck is not None:
+        precheck(None if image_size is None else int(image_size), **params)

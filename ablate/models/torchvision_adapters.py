@@ -123,7 +123,7 @@ def _resnet(name: str):
         model = cifar_resnet(name, num_classes, _pretrained(pretrained), in_channels, stem)
         return freeze_model(model, freeze)
     build.__name__ = name
-    build.check_size = lambda image_size, **keys: check_stem(name, image_size, **keys)
+    build.precheck = lambda image_size, **keys: image_size is None or check_stem(name, image_size, **keys)
     return register_model(name)(build)
 
 
