@@ -5,6 +5,7 @@ of the same command retries exactly the jobs that did not complete.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import random
@@ -39,7 +40,10 @@ from ablate.placement import place
 from ablate.progress import Progress
 from ablate.record.provenance import device_name, environment
 from ablate.resume import EpochSaver, discard_checkpoints, find_resume
+from ablate.schema import TRAINER_KEYS
 from ablate.validate import validate
+
+SETTINGS_FIELDS = {f.name for f in dataclasses.fields(TrainSettings)}
 
 log = logging.getLogger("ablate")
 
@@ -57,12 +61,8 @@ def settings_from_config(cfg: DictConfig) -> TrainSettings:
                           weight_decay=float(o.weight_decay), nesterov=bool(o.get("nesterov", False)),
                           betas=tuple(o.get("betas", (0.9, 0.999))))
     schedule = ScheduleSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in sch.items()})
-    return TrainSettings(epochs=t.epochs, batch_size=t.batch_size, eval_batch_size=t.eval_batch_size,
-                         device=t.device, precision=t.precision, channels_last=bool(t.channels_last),
-                         compile=bool(t.compile), tta=bool(t.tta), deterministic=bool(t.deterministic),
-                         cudnn_benchmark=bool(t.cudnn_benchmark), fused_optimizer=bool(t.fused_optimizer),
-                         seed=int(cfg.seed), loss=OmegaConf.to_container(cfg.loss, resolve=True),
-                         unfreeze_at=t.get("unfreeze_at"), unfreeze_lr_factor=float(t.get("unfreeze_lr_factor", 1.0)),
+    trainer = {k: t[k] for k in TRAINER_KEYS if k in SETTINGS_FIELDS}    # typed by the schema already
+    return TrainSettings(**trainer, seed=int(cfg.seed), loss=OmegaConf.to_container(cfg.loss, resolve=True),
                          optim=optim, schedule=schedule)
 
 

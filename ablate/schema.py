@@ -1,33 +1,71 @@
-"""The trainer group's keys: the one source of their defaults and types. Hydra validates overrides against it
-(registered as trainer_schema, outside every group, which conf/trainer/default.yaml extends), and the training core's
-TrainSettings takes its defaults from it. No Hydra import here: ablate.config_store registers it."""
+"""The trainer group's keys: the one source of their defaults, types, allowed values and whether a key is placement
+(where and how a run goes, never what it measures). Hydra validates overrides against it (registered as
+trainer_schema, outside every group, which conf/trainer/default.yaml extends); the training core's TrainSettings
+takes its defaults from it, ablate.validate its range checks, ablate.record.identity its placement keys. No Hydra
+import here: ablate.config_store registers it."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Optional
+from dataclasses import dataclass, field, fields
+from numbers import Real
+from typing import Callable, Optional
+
+
+def _int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _num(v) -> bool:
+    return isinstance(v, Real) and not isinstance(v, bool)
+
+
+def key(default, check: tuple[Callable, str, str] | None = None, placement: bool = False):
+    """A trainer key: its default; (predicate, what it must be, an example) checked before any work; whether it
+    is placement (left out of a run's identity and of its folder name)."""
+    return field(default=default, metadata={"check": check, "placement": placement})
+
+
+POSITIVE_INT = (lambda v: _int(v) and v > 0, "a positive integer", "10")
 
 
 @dataclass
 class TrainerConfig:
-    epochs: int = 100
-    batch_size: int = 128
-    eval_batch_size: int = 1024
-    device: str = "auto"            # auto: cuda when available, else cpu; or cpu, cuda, cuda:1
-    precision: str = "auto"         # auto: bf16 where the hardware runs it natively (AMX, AVX512-BF16, CUDA); fp32; bf16
-    channels_last: bool = True      # NHWC memory layout: 1.26x faster small_cnn training on the CPU (experiments/bench)
-    compile: bool = False           # torch.compile the model (under 10% faster on the CPU: off)
-    tta: bool = True                # also report flip test-time-augmentation accuracy
-    deterministic: bool = False     # torch.use_deterministic_algorithms (slower on GPU)
-    cudnn_benchmark: bool = True    # cuDNN autotuning on CUDA (off when deterministic)
-    fused_optimizer: bool = True    # one fused kernel for the optimizer step, where torch has one (CUDA; the CPU too)
-    progress: str = "auto"          # auto: a bar on a terminal, log lines otherwise; bar | log | none
-    # long runs (README "Long runs"): none of these change what a run measures
-    checkpoint_every: int = 1       # checkpoint.pt every N epochs (0: never); a rerun resumes from it
-    resume: bool = True             # false: ignore an existing checkpoint and start over
-    keep_checkpoint: bool = False   # keep checkpoint.pt after the record is complete
-    save_model: bool = True         # the final weights as model.pt (model.init_from reads it)
-    save_best: bool = False         # also model_best.pt: the best-validation epoch's weights
+    epochs: int = key(100, POSITIVE_INT)
+    batch_size: int = key(128, (POSITIVE_INT[0], "a positive integer", "512"))
+    eval_batch_size: int = key(1024, (POSITIVE_INT[0], "a positive integer", "1024"))
+    # auto: cuda when available, else cpu; or cpu, cuda, cuda:1, mps
+    device: str = key("auto", (lambda v: isinstance(v, str) and v.split(":")[0] in ("auto", "cpu", "cuda", "mps"),
+                               "auto, cpu, cuda or cuda:N", "auto"), placement=True)
+    # auto: bf16 where the hardware runs it natively (AMX, AVX512-BF16, CUDA capability >= 8.0); fp32; bf16
+    precision: str = key("auto", (lambda v: v in ("auto", "fp32", "bf16"), "auto, fp32 or bf16", "auto"))
+    channels_last: bool = key(True)     # NHWC memory layout: 1.26x faster small_cnn training on the CPU (experiments/bench)
+    compile: bool = key(False)          # torch.compile the model (under 10% faster on the CPU: off)
+    tta: bool = key(True)               # also report flip test-time-augmentation accuracy
+    deterministic: bool = key(False)    # torch.use_deterministic_algorithms (slower on GPU)
+    cudnn_benchmark: bool = key(True)   # cuDNN autotuning on CUDA (off when deterministic)
+    fused_optimizer: bool = key(True)   # one fused kernel for the optimizer step, where torch has one (CUDA; the CPU too)
+    # auto: a bar on a terminal, log lines otherwise; bar | log | none
+    progress: str = key("auto", (lambda v: v in ("auto", "bar", "log", "none"), "auto, bar, log or none", "log"),
+                        placement=True)
+    # long runs (docs/long-runs.md): none of these change what a run measures
+    checkpoint_every: int = key(1, (lambda v: _int(v) and v >= 0, "an integer >= 0 (0: no checkpoints)", "1"),
+                                placement=True)         # checkpoint.pt every N epochs; a rerun resumes from it
+    resume: bool = key(True, placement=True)           # false: ignore an existing checkpoint and start over
+    keep_checkpoint: bool = key(False, placement=True)  # keep checkpoint.pt after the record is complete
+    save_model: bool = key(True, placement=True)       # the final weights as model.pt (model.init_from reads it)
+    save_best: bool = key(False, placement=True)       # also model_best.pt: the best-validation epoch's weights
     # transfer learning in two phases (model.freeze for phase 1): from epoch unfreeze_at + 1 on, every layer
     # trains, at the learning rate times unfreeze_lr_factor
-    unfreeze_at: Optional[int] = None
-    unfreeze_lr_factor: float = 0.1
+    unfreeze_at: Optional[int] = key(None, (lambda v: v is None or (_int(v) and v >= 0), "null or an epoch count", "5"))
+    unfreeze_lr_factor: float = key(0.1, (lambda v: _num(v) and v > 0, "a positive number", "0.1"))
+
+
+def trainer_checks() -> list[tuple[str, Callable, str, str]]:
+    """(trainer.KEY, predicate, what it must be, example) for every trainer key with a check."""
+    return [(f"trainer.{f.name}", *f.metadata["check"]) for f in fields(TrainerConfig) if f.metadata.get("check")]
+
+
+def trainer_placement_keys() -> tuple[str, ...]:
+    return tuple(f"trainer.{f.name}" for f in fields(TrainerConfig) if f.metadata.get("placement"))
+
+
+TRAINER_KEYS = tuple(f.name for f in fields(TrainerConfig))

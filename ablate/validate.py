@@ -5,6 +5,7 @@ from numbers import Real
 
 from ablate.data.registry import needs_root
 from ablate.errors import ConfigError
+from ablate.schema import trainer_checks
 
 
 def _get(cfg, dotted: str):
@@ -30,15 +31,8 @@ def _need(cond: bool, key: str, value, what: str, example: str) -> None:
                           f"set e.g. {key}={example}")
 
 
-CHECKS = [
-    # key, predicate, description, example
-    ("trainer.epochs", lambda v: _is_int(v) and v > 0, "a positive integer", "10"),
-    ("trainer.batch_size", lambda v: _is_int(v) and v > 0, "a positive integer", "512"),
-    ("trainer.eval_batch_size", lambda v: _is_int(v) and v > 0, "a positive integer", "1024"),
-    ("trainer.precision", lambda v: v in ("auto", "fp32", "bf16"), "auto, fp32 or bf16", "auto"),
-    ("trainer.device", lambda v: isinstance(v, str) and v.split(":")[0] in ("auto", "cpu", "cuda", "mps"),
-     "auto, cpu, cuda or cuda:N", "auto"),
-    ("trainer.progress", lambda v: v in ("auto", "bar", "log", "none"), "auto, bar, log or none", "log"),
+CHECKS = trainer_checks() + [
+    # key, predicate, description, example (the trainer's own come from its schema)
     ("optim.lr", lambda v: _is_num(v) and v > 0, "a positive number", "0.1"),
     ("optim.weight_decay", lambda v: _is_num(v) and v >= 0, "a number >= 0", "5e-4"),
     ("schedule.warmup_epochs", lambda v: _is_num(v) and v >= 0, "a number >= 0", "1"),
@@ -46,11 +40,6 @@ CHECKS = [
     ("data.train_subset", lambda v: v is None or (_is_int(v) and v > 0), "null or a positive integer", "5000"),
     ("seed", lambda v: _is_int(v) and v >= 0, "an integer >= 0", "0"),
 ]
-
-
-CHECKS += [("trainer.unfreeze_at", lambda v: v is None or (_is_int(v) and v >= 0), "null or an epoch count", "5"),
-           ("trainer.unfreeze_lr_factor", lambda v: _is_num(v) and v > 0, "a positive number", "0.1")]
-CHECKS += [("trainer.checkpoint_every", lambda v: _is_int(v) and v >= 0, "an integer >= 0 (0: no checkpoints)", "1")]
 
 
 # checked only where the chosen option has the key (a loss without label smoothing has none)

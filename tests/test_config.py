@@ -186,3 +186,17 @@ def test_a_new_model_is_one_registered_function_and_one_yaml(tmp_path):
                          env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"})
     assert res.returncode == 0, res.stderr
     assert res.stdout.split() == ["True", "Sequential"]
+
+
+def test_every_trainer_key_reaches_the_core_or_is_placement():
+    """One schema for the trainer: a key the training core does not take must be placement (read by the job: where
+    it logs, checkpoints, saves), or it would be set by users and silently ignored."""
+    from dataclasses import fields
+    from ablate.core.settings import TrainSettings
+    from ablate.schema import TRAINER_KEYS, TrainerConfig, trainer_placement_keys
+    core = {f.name for f in fields(TrainSettings)}
+    placement = {k.split(".", 1)[1] for k in trainer_placement_keys()}
+    assert set(TRAINER_KEYS) - core <= placement, set(TRAINER_KEYS) - core - placement
+    for f in fields(TrainSettings):
+        if f.name in TRAINER_KEYS:
+            assert f.default == getattr(TrainerConfig, f.name), f.name      # defaults from the one schema

@@ -9,9 +9,10 @@ import hashlib
 import json
 from typing import Any
 
+from ablate.schema import trainer_placement_keys
+
 # where a run reads its data, which device it ran on, how it logs and saves: never part of what it measures
-PLACEMENT_KEYS = ("data.root", "data.download", "trainer.device", "trainer.progress", "trainer.resume",
-                  "trainer.checkpoint_every", "trainer.keep_checkpoint", "trainer.save_model", "trainer.save_best")
+PLACEMENT_KEYS = ("data.root", "data.download", *trainer_placement_keys())   # the trainer's: marked in its schema
 PLACEMENT_GROUPS = ("logger",)   # whole nodes: where a run is watched (TensorBoard, MLflow)
 
 
