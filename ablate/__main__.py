@@ -19,7 +19,7 @@ OUTCOMES: list[str] = []   # statuses of the jobs this process ran (the basic la
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
 def task(cfg: DictConfig) -> str:
-    from ablate.run import run_job
+    from ablate.job.run import run_job
 
     hc = HydraConfig.get()
     choices = {k: v for k, v in hc.runtime.choices.items() if not k.startswith("hydra")}
@@ -44,7 +44,7 @@ def main() -> None:
     if not Path(CONFIG_DIR).is_dir():
         sys.exit(f"error: the config folder {CONFIG_DIR} is missing: install ablate from a checkout "
                  f"with `pip install -e .`")
-    from ablate.outdirs import check_output_dirs
+    from ablate.config.outdirs import check_output_dirs
 
     problem = check_output_dirs(sys.argv[1:], Path.cwd())
     if problem:

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ablate.core.checkpoint import CHECKPOINT
-from ablate.progress import typical_epoch_seconds
+from ablate.job.checkpoint import CHECKPOINT
+from ablate.job.progress import typical_epoch_seconds
 from ablate.record.sweep import load_runs
 
 RUNNING_WITHIN = 3.0   # a job whose history changed within this many epoch-times is running

@@ -159,7 +159,7 @@ def test_report_on_a_ladder_sweep_whose_first_rung_is_still_training(ablate_cli,
 
 
 def test_a_record_that_cannot_be_written_fails_the_job_not_the_sweep(make_cfg, tmp_path, monkeypatch):
-    from ablate.run import run_job
+    from ablate.job.run import run_job
     real = records.write_json_atomic
 
     def disk_full(path, data):
@@ -174,7 +174,7 @@ def test_a_record_that_cannot_be_written_fails_the_job_not_the_sweep(make_cfg, t
 
 def test_an_output_folder_without_write_permission_is_named_with_the_fix(tmp_path, monkeypatch):
     # root may write anywhere, so the permission is denied here by hand
-    from ablate.outdirs import check_output_dirs
+    from ablate.config.outdirs import check_output_dirs
     monkeypatch.setattr("os.access", lambda path, mode: False)
     problem = check_output_dirs([f"hydra.sweep.dir={tmp_path / 'new' / 'sweep'}"], tmp_path)
     assert f"hydra.sweep.dir={tmp_path / 'new' / 'sweep'} cannot be created: no write permission in {tmp_path}" \

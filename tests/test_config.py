@@ -7,8 +7,8 @@ import pytest
 from ablate.core.optim import build_optimizer, lr_factor
 from ablate.data.augment import BatchAugment
 from ablate.models import build_model
-from ablate.run import settings_from_config
-from ablate.validate import validate
+from ablate.job.run import settings_from_config
+from ablate.config.validate import validate
 from conftest import CONF
 
 
@@ -176,7 +176,7 @@ def test_a_new_model_is_one_registered_function_and_one_yaml(tmp_path):
     (tmp_path / "conf/model/tiny_net.yaml").write_text("name: tiny_net\nwidth: 8\n")
     code = ("from hydra import compose, initialize_config_dir\n"
             "from omegaconf import OmegaConf\n"
-            "import ablate.config_store\n"
+            "import ablate.config.config_store\n"
             "from ablate.models import MODELS, build_model\n"
             f"with initialize_config_dir(config_dir={str(tmp_path / 'conf')!r}, version_base='1.3'):\n"
             "    cfg = compose('config', overrides=['model=tiny_net'])\n"
@@ -193,7 +193,7 @@ def test_every_trainer_key_reaches_the_core_or_is_placement():
     it logs, checkpoints, saves), or it would be set by users and silently ignored."""
     from dataclasses import fields
     from ablate.core.settings import TrainSettings
-    from ablate.schema import TRAINER_KEYS, TrainerConfig, trainer_placement_keys
+    from ablate.config.schema import TRAINER_KEYS, TrainerConfig, trainer_placement_keys
     core = {f.name for f in fields(TrainSettings)}
     placement = {k.split(".", 1)[1] for k in trainer_placement_keys()}
     assert set(TRAINER_KEYS) - core <= placement, set(TRAINER_KEYS) - core - placement

@@ -24,7 +24,7 @@ from ablate.data.synthetic import load_synthetic
 from ablate.errors import ConfigError, TrainingError
 from ablate.models import build_model
 from ablate.report import write_report
-from ablate.run import run_job
+from ablate.job.run import run_job
 from conftest import ROOT, TINY
 
 

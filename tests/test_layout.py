@@ -52,7 +52,7 @@ def test_no_import_circle_in_the_package():
 
 
 def test_the_runtime_loads_neither_the_report_nor_matplotlib_nor_scipy():
-    code = ("import sys, ablate.status, ablate.run, ablate.sweep_end, ablate.__main__; "
+    code = ("import sys, ablate.status, ablate.job.run, ablate.sweep_end, ablate.__main__; "
             "print(sorted(m for m in ('ablate.report', 'matplotlib', 'scipy') if m in sys.modules))")
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stderr

@@ -15,7 +15,7 @@ from ablate import loggers as loggers_pkg
 from ablate.errors import ConfigError
 from ablate.record.identity import identity
 from ablate.loggers import LOGGERS, RunLoggers, open_loggers, register_logger
-from ablate.run import run_job
+from ablate.job.run import run_job
 from ablate.status import sweep_status
 from conftest import CONF, TINY
 
@@ -103,7 +103,7 @@ def test_a_resumed_job_continues_its_tensorboard_folder_and_mlflow_run(make_cfg,
     cfg = make_cfg([*TINY, "trainer.epochs=3", "logger=[tensorboard,mlflow]",
                     f"logger.mlflow.tracking_uri=sqlite:///{tmp_path / 'mlflow.db'}"])
     job = tmp_path / "sweep" / "job"
-    import ablate.run as run_module
+    import ablate.job.run as run_module
     real_progress = run_module.Progress
 
     class StopAfterEpoch2(real_progress):     # a stop right after epoch 2's checkpoint, before any logger saw it

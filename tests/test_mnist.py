@@ -98,7 +98,7 @@ def test_image_size_resizes_once_when_it_fits_else_each_batch(tmp_path):
 @pytest.mark.parametrize("budget", [None, 10 ** 5], ids=["resized_once", "resized_per_batch"])
 def test_grey_28x28_upsampled_for_vgg16(make_cfg, tmp_path, monkeypatch, budget):
     import json
-    from ablate.run import run_job
+    from ablate.job.run import run_job
     if budget:
         monkeypatch.setattr("ablate.data.resize.RESIZE_ONCE_BUDGET", budget)
         monkeypatch.setattr("ablate.data.resize.fit_image_size.__defaults__", (budget,))
@@ -112,7 +112,7 @@ def test_grey_28x28_upsampled_for_vgg16(make_cfg, tmp_path, monkeypatch, budget)
 
 
 def test_imagenet_normalisation_needs_colour(make_cfg, tmp_path):
-    from ablate.run import run_job
+    from ablate.job.run import run_job
     write_mnist(tmp_path / "m")
     cfg = make_cfg(["data=mnist", f"data.root={tmp_path / 'm'}", "data.download=false", "data.val_size=20",
                     "data.normalize=imagenet", *TINY[1:], "trainer.epochs=1"])

@@ -70,7 +70,7 @@ def test_timm_models_by_name(make_cfg, tmp_path):
     import json
     pytest.importorskip("timm")
     from ablate.errors import ConfigError
-    from ablate.run import run_job
+    from ablate.job.run import run_job
     m = build_model("timm", 7, in_channels=1, arch="test_efficientnet")
     assert m(torch.randn(2, 1, 32, 32)).shape == (2, 7)
     frozen = build_model("timm", 7, arch="test_efficientnet", freeze=True)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from ablate.record import files as records
-from ablate.run import run_job
+from ablate.job.run import run_job
 from conftest import TINY
 
 CHOICES = {"aug": "none", "data": "synthetic"}
@@ -83,7 +83,7 @@ def test_a_ctrl_c_during_a_checkpoint_write_lands_after_it_whole(tmp_path):
 
     import torch
 
-    from ablate.core.checkpoint import load_checkpoint, save_checkpoint
+    from ablate.job.checkpoint import load_checkpoint, save_checkpoint
 
     class InterruptMidWrite(dict):
         def __reduce_ex__(self, protocol):               # called by torch.save halfway through its writer

@@ -20,7 +20,7 @@ from ablate.data.synthetic import load_synthetic
 from ablate.errors import ModelError
 from ablate.models import build_model
 from ablate.models.weights import load_initial_weights
-from ablate.run import run_job
+from ablate.job.run import run_job
 from conftest import TINY
 
 EXACT = [*TINY, "trainer.deterministic=true", "aug=cropflip", "schedule=cosine", "data.num_train=1200",

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from ablate.placement import place
+from ablate.job.placement import place
 from ablate.report import build
 from conftest import TINY
 
@@ -93,7 +93,7 @@ def test_killed_sweep_loses_nothing_and_a_rerun_finishes_it(ablate_cli, tmp_path
 
 
 def test_placement_on_cpu_splits_the_cores(monkeypatch):
-    monkeypatch.setattr("ablate.placement.available_cores", lambda: 8)
+    monkeypatch.setattr("ablate.job.placement.available_cores", lambda: 8)
     assert place("auto", 3, {"name": "joblib", "n_jobs": 4})[:2] == ("auto", 2)
     assert place("auto", 3, {"name": "joblib", "n_jobs": 16})[:2] == ("auto", 1)
     assert place("cpu", 0, {"name": "basic"})[:2] == ("cpu", None)
@@ -116,7 +116,7 @@ def test_each_job_leases_a_free_gpu_not_job_number_mod_count(tmp_path):
     assert crowded[0] == "cuda:2" and crowded[2]._file is None
     assert place("cuda:2", 5, launcher, tmp_path, n_gpus=4)[0] == "cuda:2"   # told otherwise
     assert place("auto", 0, launcher, None, n_gpus=4)[0] == "auto"          # a single run: the current GPU
-    code = ("import sys; from pathlib import Path; from ablate.placement import place; "
+    code = ("import sys; from pathlib import Path; from ablate.job.placement import place; "
             "print(place('auto', 9, {}, Path(sys.argv[1]), n_gpus=4)[0])")
     for _, _, lease in held[1:] + [fourth, fifth]:
         lease.release()                              # job 0 still holds cuda:0

@@ -98,7 +98,7 @@ def test_time_left_in_a_sweep_adds_running_etas_and_waiting_jobs_at_the_median_c
 
 def test_a_runs_eta_leaves_out_stalled_epochs(monkeypatch, caplog):
     import logging
-    from ablate import progress
+    from ablate.job import progress
 
     clock = iter([0.0, 10.0, 20.0, 1000.0, 1990.0])     # epochs 3 and 4 stalled (a suspended machine), 980 s each
     monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
@@ -126,7 +126,7 @@ def test_seconds_per_epoch_leaves_out_epochs_stretched_by_pauses_however_many(tm
 
 
 def test_typical_epoch_seconds_drops_a_warm_up_epoch_and_keeps_ordinary_spread():
-    from ablate.progress import typical_epoch_seconds
+    from ablate.job.progress import typical_epoch_seconds
     assert typical_epoch_seconds([]) is None
     assert typical_epoch_seconds([300.0, 40.0, 41.0, 39.0]) == 40.0    # compile warm-up: 7x the fastest
     assert typical_epoch_seconds([50.0, 40.0, 70.0]) == 50.0           # within 2x: kept

@@ -15,7 +15,7 @@ import time
 from ablate.bench.common import random_images, save
 from ablate.bench.pipeline import core_speed
 from ablate.core import OptimSettings, TrainSettings, setup, train_epoch
-from ablate.core.checkpoint import save_checkpoint
+from ablate.job.checkpoint import save_checkpoint
 from ablate.core.device import resolve_device
 from ablate.data import make_splits
 from ablate.data.dataset import ImageData

@@ -19,7 +19,7 @@ from ablate.data import make_splits
 from ablate.data.augment import BatchAugment
 from ablate.data.dataset import ImageData
 from ablate.models import MODELS, build_model
-from ablate.placement import available_cores
+from ablate.job.placement import available_cores
 from ablate.record.provenance import environment
 
 CROPFLIP = [{"op": "crop", "padding": 4, "mode": "reflect"}, {"op": "flip", "p": 0.5}]

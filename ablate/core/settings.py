@@ -1,9 +1,9 @@
-"""Plain settings for one training run (built from the config by ablate.run, or by hand)."""
+"""Plain settings for one training run (built from the config by ablate.job.run, or by hand)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ablate.schema import TrainerConfig
+from ablate.config.schema import TrainerConfig
 
 
 @dataclass

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ablate.record import files as records
 from ablate.record.identity import flatten, identity, identity_hash, is_placement
-from ablate.naming import job_dirname
+from ablate.config.naming import job_dirname
 
 # config groups that name a bundle of other choices rather than a choice of their own
 BUNDLES = ("rung", "experiment")

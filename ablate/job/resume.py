@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from ablate.core import TrainState
-from ablate.core.checkpoint import CHECKPOINT, load_checkpoint, remove_checkpoints, save_checkpoint
+from ablate.job.checkpoint import CHECKPOINT, load_checkpoint, remove_checkpoints, save_checkpoint
 from ablate.errors import CheckpointError
 from ablate.record.identity import differences, identity_hash
 from ablate.models.weights import BEST, save_weights

@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from ablate.record import files as records
 from ablate.record.atomic import remove_stale_temps
 from ablate.core import OptimSettings, ScheduleSettings, TrainSettings, TrainState, train
-from ablate.core.checkpoint import CHECKPOINT, PREVIOUS
+from ablate.job.checkpoint import CHECKPOINT, PREVIOUS
 from ablate.core.losses import build_loss
 from ablate.core.device import CUBLAS_DETERMINISTIC, free_cached_memory, resident_budget, resolve_device, \
     resolve_precision
@@ -36,12 +36,12 @@ from ablate.loggers import LogContext, RunLoggers, open_loggers
 from ablate.models import build_model
 from ablate.models.registry import check_model_keys
 from ablate.models.weights import FINAL as FINAL_WEIGHTS, load_initial_weights, save_weights
-from ablate.placement import place
-from ablate.progress import Progress
+from ablate.job.placement import place
+from ablate.job.progress import Progress
 from ablate.record.provenance import device_name, environment
-from ablate.resume import EpochSaver, discard_checkpoints, find_resume
-from ablate.schema import TRAINER_KEYS
-from ablate.validate import validate
+from ablate.job.resume import EpochSaver, discard_checkpoints, find_resume
+from ablate.config.schema import TRAINER_KEYS
+from ablate.config.validate import validate
 
 SETTINGS_FIELDS = {f.name for f in dataclasses.fields(TrainSettings)}
 

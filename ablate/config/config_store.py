@@ -1,9 +1,9 @@
-"""Structured configs for Hydra: the schemas of ablate.schema, registered where the YAML groups find them."""
+"""Structured configs for Hydra: the schemas of ablate.config.schema, registered where the YAML groups find them."""
 from __future__ import annotations
 
 from hydra.core.config_store import ConfigStore
 
-from ablate.schema import TrainerConfig
+from ablate.config.schema import TrainerConfig
 
 
 def register_configs() -> None:

@@ -1,8 +1,8 @@
 """The trainer group's keys: the one source of their defaults, types, allowed values and whether a key is placement
 (where and how a run goes, never what it measures). Hydra validates overrides against it (registered as
 trainer_schema, outside every group, which conf/trainer/default.yaml extends); the training core's TrainSettings
-takes its defaults from it, ablate.validate its range checks, ablate.record.identity its placement keys. No Hydra
-import here: ablate.config_store registers it."""
+takes its defaults from it, ablate.config.validate its range checks, ablate.record.identity its placement keys. No Hydra
+import here: ablate.config.config_store registers it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields

@@ -5,7 +5,7 @@ from numbers import Real
 
 from ablate.data.registry import needs_root
 from ablate.errors import ConfigError
-from ablate.schema import trainer_checks
+from ablate.config.schema import trainer_checks
 
 
 def _get(cfg, dotted: str):
