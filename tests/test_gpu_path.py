@@ -209,3 +209,27 @@ def test_report_warns_when_one_configuration_mixes_precisions_or_devices(tmp_pat
     text = (write_report(sweep) / "report.md").read_text()
     assert "**Warning:** the seeds of `loss=ce` (precision bf16, fp32; device cpu, cuda)" in text
     assert "loss=label_smoothing` (" not in text
+
+
+def test_a_fused_job_resumed_from_an_unfused_checkpoint_runs_and_records_fused():
+    """Optimizer.load_state_dict copies every param_group key, "fused" included: a job asked to run fused,
+    resumed from an unfused run's checkpoint, ran unfused while its record said fused (and the reverse)."""
+    saved = {}
+
+    def stop_after_1(row, state):
+        if state.epoch == 1:
+            saved["state"] = state.state_dict()
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        two_phase(False, on_epoch=stop_after_1)
+    assert saved["state"]["optimizer"]["param_groups"][0]["fused"] in (None, False)
+    seen = {}
+
+    def look(row, state):
+        seen.setdefault("fused", [g.get("fused") for g in state.optimizer.param_groups])
+
+    resumed = two_phase(True, resume=saved["state"], on_epoch=look)
+    assert resumed.optimizer_fused and seen["fused"] and all(seen["fused"])
+    unfused = two_phase(False, resume=saved["state"])
+    assert not unfused.optimizer_fused

@@ -17,6 +17,9 @@ import torch
 log = logging.getLogger("ablate")
 
 
+STEP_IMPLEMENTATION = ("fused", "foreach")    # optimizer param_group keys that choose a kernel, not a result
+
+
 def generator_device_type(state: torch.Tensor) -> str:
     """Which kind of generator a saved state came from: a CPU generator's state is 5,056 bytes, a CUDA one's 16."""
     return "cpu" if state.numel() == torch.Generator().get_state().numel() else "cuda"
@@ -69,7 +72,12 @@ class TrainState:
 
     def load_state_dict(self, state: dict) -> None:
         self.model.load_state_dict(state["model"])
+        # how the step runs (fused, foreach) is this job's choice, not the checkpoint's: load_state_dict copies
+        # every param_group key from the saved state, which would turn a fused run unfused (or back) silently
+        how = [{k: g[k] for k in STEP_IMPLEMENTATION if k in g} for g in self.optimizer.param_groups]
         self.optimizer.load_state_dict(state["optimizer"])
+        for group, own in zip(self.optimizer.param_groups, how):
+            group.update(own)
         self.scheduler.load_state_dict(state["scheduler"])
         self.epoch = int(state["epoch"])
         self.history = [dict(r) for r in state["history"]]

@@ -95,7 +95,6 @@ class Run:
     timer: Timer
     state: TrainState
     eval_batch: int                                      # trainer.eval_batch_size scaled to the image size
-    fused: bool                                          # the optimizer step runs as one fused kernel
     criterion: Loss                                      # the training loss (trainer's loss group)
 
 
@@ -139,7 +138,7 @@ def eval_batch(s: TrainSettings, side: int) -> int:
 
 
 def build_optimization(model: torch.nn.Module, s: TrainSettings, device: torch.device, steps_per_epoch: int):
-    """(optimizer, per-step lr scheduler, whether its step is fused); a two-phase run's optimizer holds the
+    """(optimizer, per-step lr scheduler); a two-phase run's optimizer holds the
     frozen parameters too, and its lr drops by unfreeze_lr_factor once they train."""
     two_phase = s.unfreeze_at is not None
     fused = s.fused_optimizer and fused_step_available(device)
@@ -149,7 +148,7 @@ def build_optimization(model: torch.nn.Module, s: TrainSettings, device: torch.d
         unfreeze_step, lower = s.unfreeze_at * steps_per_epoch, s.unfreeze_lr_factor
         phase_factor = factor
         factor = lambda step: phase_factor(step) * (lower if step >= unfreeze_step else 1.0)  # noqa: E731
-    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor), bool(optimizer.defaults.get("fused"))
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 def setup(model: torch.nn.Module, splits: Splits, s: TrainSettings, augment: Augment | None = None,
@@ -173,13 +172,13 @@ def setup(model: torch.nn.Module, splits: Splits, s: TrainSettings, augment: Aug
     model = model.to(device=device, memory_format=memory_format)
     n = len(data.train_y)
     steps_per_epoch = max(n // s.batch_size, 1)   # drop the last partial batch (BatchNorm needs > 1 image)
-    optimizer, scheduler, fused = build_optimization(model, s, device, steps_per_epoch)
+    optimizer, scheduler = build_optimization(model, s, device, steps_per_epoch)
     state = TrainState(model, optimizer, scheduler, torch.Generator(device=device).manual_seed(s.seed), seed=s.seed)
     if s.compile:
         torch._dynamo.reset()     # a sweep's jobs share this process: no graphs or guards from the last job
     return Run(s, device, data, splits.num_classes, prepare, torch.compile(model) if s.compile else model,
                augment, mix or None, steps_per_epoch, min(s.batch_size, n), Timer(device), state,
-               eval_batch(s, size or data.train_x.shape[-1]), fused, build_loss(s.loss))
+               eval_batch(s, size or data.train_x.shape[-1]), build_loss(s.loss))
 
 
 def train_epoch(run: Run) -> dict:
@@ -274,7 +273,7 @@ def finish(run: Run) -> TrainResult:
         / max(sum(r["epoch_seconds"] for r in steady), 1e-9),
     }
     return TrainResult(st.history, metrics, cm, timing, str(run.device), s.precision,
-                       optimizer_fused=run.fused, notes=list(st.notes), predictions=predictions)
+                       optimizer_fused=bool(st.optimizer.param_groups[0].get("fused")), notes=list(st.notes), predictions=predictions)
 
 
 def train(model: torch.nn.Module, splits: Splits, s: TrainSettings, augment: Augment | None = None,
