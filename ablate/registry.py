@@ -3,10 +3,20 @@ with its decorator, and are built from a config's keyword arguments, which are c
 function's parameters before any work (a misspelled key is an error naming the valid ones)."""
 from __future__ import annotations
 
+import importlib
 import inspect
-from typing import Callable
+import pkgutil
+from typing import Callable, Iterable
 
 from ablate.errors import ConfigError
+
+
+def import_all(package: str, path: Iterable[str]) -> None:
+    """Import every module of a package once, so that each registers what it defines: a new file in a registry's
+    package (a model, a logger) needs no import line anywhere. Call from the package's __init__:
+    import_all(__name__, __path__)."""
+    for module in pkgutil.iter_modules(path):
+        importlib.import_module(f"{package}.{module.name}")
 
 
 class Registry:

@@ -7,7 +7,7 @@ import pytest
 from ablate.core.optim import build_optimizer, lr_factor
 from ablate.data.augment import BatchAugment
 from ablate.models import build_model
-from ablate.job.run import settings_from_config
+from ablate.job.spec import JobSpec
 from ablate.config.validate import validate
 from conftest import CONF
 
@@ -71,8 +71,7 @@ def test_aug_options_build_and_keep_shape(make_cfg, name):
 @pytest.mark.parametrize("schedule", options("schedule"))
 def test_optim_and_schedule_options_build(make_cfg, optim, schedule):
     cfg = make_cfg([f"optim={optim}", f"schedule={schedule}", "data=synthetic"])
-    validate(cfg)
-    s = settings_from_config(cfg)
+    s = JobSpec.from_config(cfg).settings
     opt = build_optimizer(torch.nn.Linear(2, 2).parameters(), s.optim)
     f = lr_factor(s.schedule, total_steps=100, steps_per_epoch=10)
     assert all(0 < f(t) <= 1.0 + 1e-9 for t in range(100))

@@ -13,7 +13,7 @@ import tomllib
 import pytest
 import torch
 
-from ablate.bench.fake_sweep import AUG, BASE, write_sweep
+from ablate.record.synthetic import AUG, BASE, write_sweep
 from ablate.core import OptimSettings, ScheduleSettings, TrainSettings, train
 from ablate.core.device import resolve_device, resolve_precision
 from ablate.core.optim import build_optimizer, fill_momentum_buffers

@@ -119,7 +119,7 @@ def test_the_cpu_model_names_the_machine_with_family_model_and_stepping():
 def test_one_record_format_for_the_job_and_the_fakes(make_cfg, tmp_path):
     """The job's record and the test helpers' fake ones start from the same constructor and meet one
     description (record_problems), with the format's version in the file."""
-    from ablate.bench.fake_sweep import write_sweep
+    from ablate.record.synthetic import write_sweep
     real = json.loads((job(make_cfg, tmp_path)[1] / "results.json").read_text())
     assert real["version"] == records.RECORD_VERSION and records.record_problems(real) == []
     sweep = write_sweep(tmp_path / "fake", {"aug=none": [0.7, 0.71]})

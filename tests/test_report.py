@@ -11,7 +11,7 @@ import pytest
 
 from ablate.report import build, figures, write_report
 from ablate.report.cli import main as report_main
-from ablate.bench.fake_sweep import AUG, BASE, LADDER, write_run, write_sweep
+from ablate.record.synthetic import AUG, BASE, LADDER, write_run, write_sweep
 
 
 def test_write_report_files_and_figures_are_not_blank(tmp_path):

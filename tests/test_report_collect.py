@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ablate.report import build, write_report
-from ablate.bench.fake_sweep import AUG, BASE, write_run, write_sweep
+from ablate.record.synthetic import AUG, BASE, write_run, write_sweep
 
 
 def test_failed_and_missing_runs_are_listed_not_dropped(tmp_path):

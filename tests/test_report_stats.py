@@ -12,7 +12,7 @@ from scipy import stats as sps
 from ablate.report import build, glance, stats, write_report
 from ablate.report.reference import NOT_MATCHED
 from ablate.report.cli import main as report_main
-from ablate.bench.fake_sweep import AUG, BASE, LADDER, write_run, write_sweep
+from ablate.record.synthetic import AUG, BASE, LADDER, write_run, write_sweep
 
 
 def test_summary_reproduces_hand_computed_means_and_intervals(tmp_path):
@@ -255,3 +255,29 @@ def test_ladder_overview_by_hand(tmp_path):
     assert table.loc["rung=0_baseline", "step, points [95% CI]"] == "-"
     assert table["reference %"].tolist() == ["70.0", "-", "88.0", "-"]
     assert "| rung=1_cropflip |" in (out / "report.md").read_text().split("## Ladder")[1]
+
+
+def test_a_new_metric_is_one_line_of_the_metric_table(tmp_path, monkeypatch):
+    """A metric added to the table (here a top-5 accuracy a record would carry) is summarised, compared between
+    configurations in its direction, and formatted as a percentage, with no other change."""
+    import dataclasses
+
+    from ablate.record import metrics as M
+    from ablate.report import markdown, tables
+
+    top5 = M.Metric("test_top5", "top-5 test accuracy", "%", True, summary="test_top5_mean", compared=True)
+    monkeypatch.setattr(tables, "SUMMARISED", M.SUMMARISED + (top5,))
+    monkeypatch.setattr(tables, "COMPARED", M.COMPARED + (top5,))
+    runs = pd.DataFrame({"config": ["a"] * 3 + ["b"] * 3, "status": ["completed"] * 6, "seed": [0, 1, 2] * 2,
+                         "run_dir": [f"r{i}" for i in range(6)], "train_seconds": 1.0,
+                         **{m.key: 0.5 for m in M.METRIC_TABLE if m.in_record},
+                         "test_top5": [0.90, 0.91, 0.92, 0.97, 0.98, 0.99]})
+    summary = tables.summarize(runs)
+    assert summary.set_index("config").test_top5_mean.round(4).to_dict() == {"a": 0.91, "b": 0.98}
+    other = tables.other_metrics(runs, [("a", "b")])
+    row = other[other.metric == "test_top5"].iloc[0]
+    assert row.delta == pytest.approx(0.07) and row.verdict.startswith("better")
+    # the record's percentages (the table's) are what the report's tables multiply by 100
+    assert {m.summary for m in M.SUMMARISED if m.percent} <= markdown.PCT
+    assert {m.key for m in M.METRIC_TABLE if m.in_record} <= set(M.RECORD_METRICS)
+    assert dataclasses.replace(top5, unit="nats").percent is False

@@ -5,7 +5,7 @@ import json
 import os
 import time
 
-from ablate.bench.fake_sweep import write_run
+from ablate.record.synthetic import write_run
 from ablate.status import main, sweep_status
 
 HISTORY = "epoch,lr,train_loss,train_acc,epoch_seconds,images_per_second,val_loss,val_acc\n"

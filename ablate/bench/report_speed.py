@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ablate.bench.fake_sweep import write_sweep
+from ablate.record.synthetic import write_sweep
 from ablate.bench.common import save
 from ablate.record.provenance import environment
 from ablate.report import build, write_report

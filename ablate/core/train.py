@@ -153,7 +153,7 @@ def build_optimization(model: torch.nn.Module, s: TrainSettings, device: torch.d
 
 def setup(model: torch.nn.Module, splits: Splits, s: TrainSettings, augment: Augment | None = None,
           mix: Mix | None = None) -> Run:
-    device = resolve_device(s.device)
+    device = resolve_device(s.device)     # a job passes both resolved; a caller by hand may pass auto
     s = replace(s, precision=resolve_precision(s.precision, device))
     set_backends(device, s.deterministic, s.cudnn_benchmark)
     mean, std = (t.to(device) for t in normalization(splits.train_x, s.normalize))   # float64 sums on the CPU

@@ -7,6 +7,8 @@ truth: loggers run in a background thread, and one that fails warns once and is 
 from __future__ import annotations
 
 from ablate.loggers.base import LOGGERS, LogContext, RunLoggers, metric_name, open_loggers, register_logger
-from ablate.loggers import mlflow_logger, tensorboard_logger  # noqa: F401  (registers them)
+from ablate.registry import import_all
+
+import_all(__name__, __path__)    # every module here registers its loggers: a new file needs no import line
 
 __all__ = ["LOGGERS", "LogContext", "RunLoggers", "metric_name", "open_loggers", "register_logger"]

@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 
 from ablate.record import files as records
+from ablate.record.metrics import RECORD_METRICS
 from ablate.record.identity import flatten, identity, identity_hash, is_placement
 from ablate.config.naming import job_dirname
 
 # config groups that name a bundle of other choices rather than a choice of their own
 BUNDLES = ("rung", "experiment")
-METRICS = ("test_acc", "test_acc_tta", "val_acc", "best_val_acc", "train_acc", "val_loss", "train_loss",
-           "test_nll", "test_ece")
+METRICS = RECORD_METRICS      # the metric columns of the runs frame, from the one metric table
 
 
 def not_identity(key: str) -> bool:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ablate.record.metrics import BY_KEY
 from ablate.report import tables
 from ablate.report.build import Report
 
@@ -88,7 +89,7 @@ def other_metrics_overview(report: Report) -> pd.DataFrame:
         return pd.DataFrame()
     rows = []
     for r in report.other_metrics.to_dict("records"):
-        name, unit, _ = tables.OTHER_METRICS[r["metric"]]
+        name, unit = BY_KEY[r["metric"]].name, BY_KEY[r["metric"]].unit
         rows.append({"metric": f"{name}, {unit}", "from": report.labels.get(r["from"], r["from"]),
                      "to": report.labels.get(r["to"], r["to"]), "n": f"{r['n_from']}/{r['n_to']}",
                      "means": f"{interval(r['mean_from'], unit=unit)} -> {interval(r['mean_to'], unit=unit)}",

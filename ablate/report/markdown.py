@@ -8,16 +8,15 @@ from typing import Callable
 import matplotlib.pyplot as plt
 import pandas as pd
 
+from ablate.record.metrics import PERCENT_COLUMNS
 from ablate.record.provenance import environment
 from ablate.report import classes, figures, gallery, tables
 from ablate.report.build import Report, build
 from ablate.report.glance import glance, interval, ladder_overview, other_metrics_overview, overview, \
     reference_figures
 
-PCT = {"test_acc_mean", "test_acc_std", "test_acc_ci_low", "test_acc_ci_high", "test_acc_min", "test_acc_max",
-       "test_acc_tta_mean", "best_val_acc_mean", "final_val_acc_mean", "train_val_gap_mean", "test_ece_mean",
-       "mean_from", "mean_to", "delta", "ci_low", "ci_high", "test_acc", "test_acc_tta", "val_acc",
-       "share_of_true_class", "interaction"}
+# shown x 100: the metric table's percentages, and the comparison columns (in the headline's unit)
+PCT = PERCENT_COLUMNS | {"mean_from", "mean_to", "delta", "ci_low", "ci_high", "share_of_true_class", "interaction"}
 
 
 def _save(fig, folder: Path, name: str) -> str:

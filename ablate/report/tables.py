@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ablate.record.files import COMPLETED
+from ablate.record.metrics import COMPARED, SUMMARISED
 from ablate.report import stats
 
 
@@ -33,21 +34,18 @@ def summarize(runs: pd.DataFrame, histories: pd.DataFrame | None = None) -> pd.D
     for config, g in runs.groupby("config", sort=False):
         ok = done[done.config == config]
         mean, std, low, high = stats.t_interval(ok.test_acc, bounds=(0.0, 1.0))
-        rows.append({
+        row = {
             "config": config, "n": len(ok), "failed": int((g.status == "failed").sum()),
             "missing": int((~g.status.isin([COMPLETED, "failed"])).sum()),
             "seeds": ",".join(str(s) for s in sorted(ok.seed.dropna().astype(int))),
             "test_acc_mean": mean, "test_acc_std": std, "test_acc_ci_low": low, "test_acc_ci_high": high,
             "test_acc_min": ok.test_acc.min() if len(ok) else math.nan,
             "test_acc_max": ok.test_acc.max() if len(ok) else math.nan,
-            "test_acc_tta_mean": ok.test_acc_tta.mean(),
-            "best_val_acc_mean": ok.best_val_acc.mean(),   # selection on val: not the headline
-            "final_val_acc_mean": ok.val_acc.mean(),
-            "val_acc_last5_range_mean": pd.Series([spread.get(d, math.nan) for d in ok.run_dir], dtype=float).mean(),
-            "train_val_gap_mean": (ok.train_acc - ok.val_acc).mean(),
-            "test_ece_mean": ok.test_ece.mean(), "test_nll_mean": ok.test_nll.mean(),
-            "train_seconds_mean": ok.train_seconds.mean(),
-        })
+        }
+        per_run = {"val_acc_last5_range": pd.Series([spread.get(d, math.nan) for d in ok.run_dir], dtype=float),
+                   "train_val_gap": ok.train_acc - ok.val_acc}       # the table's metrics not in a record
+        row.update({m.summary: (ok[m.key] if m.in_record else per_run[m.key]).mean() for m in SUMMARISED})
+        rows.append({**row, "train_seconds_mean": ok.train_seconds.mean()})
     summary = pd.DataFrame(rows)
     if len(summary):
         # flag a configuration that lacks a seed some other configuration has: its deltas are unpaired
@@ -61,12 +59,6 @@ def _waiting_for(n_from: int, n_to: int, a: str, b: str) -> str:
     """Why a comparison has no verdict: which side has no completed run yet."""
     missing = [c for c, n in ((a, n_from), (b, n_to)) if not n]
     return "no runs yet" if len(missing) == 2 else f"no {missing[0]} run yet"
-
-
-# the other outcomes a change of recipe moves: column -> (name, unit, whether higher is better)
-OTHER_METRICS = {"test_acc_tta": ("flip-TTA test accuracy", "%", True),
-                 "test_ece": ("test ECE (calibration error)", "%", False),
-                 "test_nll": ("test NLL", "nats", False)}
 
 
 def _compare(runs: pd.DataFrame, pairs: list[tuple[str, str]], kind: str, metric: str = "test_acc",
@@ -100,10 +92,10 @@ def deltas_vs_baseline(runs: pd.DataFrame, baseline: str) -> pd.DataFrame:
 
 
 def other_metrics(runs: pd.DataFrame, pairs: list[tuple[str, str]]) -> pd.DataFrame:
-    """The same comparisons on each of OTHER_METRICS (Holm over each metric's comparisons); `better` follows
-    the metric's direction (a lower ECE is better)."""
-    frames = [_compare(runs, pairs, "other metric", m, higher).assign(metric=m)
-              for m, (_, _, higher) in OTHER_METRICS.items() if m in runs and runs[m].notna().any()]
+    """The same comparisons on each metric the metric table marks compared (Holm over each metric's
+    comparisons); `better` follows the metric's direction (a lower ECE is better)."""
+    frames = [_compare(runs, pairs, "other metric", m.key, m.higher_is_better).assign(metric=m.key)
+              for m in COMPARED if m.key in runs and runs[m.key].notna().any()]
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 

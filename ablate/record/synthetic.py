@@ -1,4 +1,5 @@
-"""Sweep folders of synthetic run records with known numbers: for report tests and the report benchmark."""
+"""Sweep folders of synthetic run records with known numbers, made by the record's own constructor (new_record, so
+they meet record_problems like a real one): for the report's tests and its benchmark (python -m ablate.bench.report_speed)."""
 from __future__ import annotations
 
 import json
