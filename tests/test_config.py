@@ -9,6 +9,7 @@ from ablate.data.augment import BatchAugment
 from ablate.models import build_model
 from ablate.job.spec import JobSpec
 from ablate.config.validate import validate
+from ablate.errors import ConfigError
 from conftest import CONF
 
 
@@ -82,9 +83,16 @@ def test_optim_and_schedule_options_build(make_cfg, optim, schedule):
 def test_data_options_compose_with_the_shared_keys(make_cfg, name):
     overrides = [f"data={name}"] + (["data.root=/somewhere"] if name == "imagefolder" else [])
     cfg = make_cfg(overrides)
-    for key in ("root", "download", "val_size", "train_subset"):
-        assert key in cfg.data
+    from dataclasses import fields
+
+    from ablate.config.schema import DataSplitConfig
+    for f in fields(DataSplitConfig):      # every option has the shared keys, from the one schema
+        assert f.name in cfg.data, f.name
+    assert "/data_split@_here_" in (CONF / "data" / f"{name}.yaml").read_text()
     validate(cfg)
+    bad = make_cfg(overrides + ["data.split_seed=-1"])
+    with pytest.raises(ConfigError, match=r"data.split_seed must be an integer >= 0.*data.split_seed=0"):
+        validate(bad)
 
 
 @pytest.mark.parametrize("name", options("loss"))

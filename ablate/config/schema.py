@@ -1,4 +1,4 @@
-"""The trainer group's keys: the one source of their defaults, types, allowed values and whether a key is placement
+"""The trainer group's keys and the keys every data option shares: the one source of their defaults, types, allowed values and whether a key is placement
 (where and how a run goes, never what it measures). Hydra validates overrides against it (registered as
 trainer_schema, outside every group, which conf/trainer/default.yaml extends); the training core's TrainSettings
 takes its defaults from it, ablate.config.validate its range checks, ablate.record.identity its placement keys. No Hydra
@@ -59,13 +59,42 @@ class TrainerConfig:
     unfreeze_lr_factor: float = key(0.1, (lambda v: _num(v) and v > 0, "a positive number", "0.1"))
 
 
+@dataclass
+class DataSplitConfig:
+    """The keys every dataset has (conf/data/*.yaml extend data_split and add their loader's own keys): where it
+    is, the split, and what the core does with the images."""
+    root: Optional[str] = key(None, placement=True)     # the folder that holds the dataset (or where to download it)
+    download: bool = key(False, placement=True)         # fetch the official files when they are missing
+    # stratified, seeded, carved out of train; 0 disables validation
+    val_size: int = key(5000, (lambda v: _int(v) and v >= 0, "an integer >= 0", "5000"))
+    split_seed: int = key(0, (lambda v: _int(v) and v >= 0, "an integer >= 0", "0"))   # the val split, fixed across seeds
+    # null or N: a seeded stratified subset of the training split
+    train_subset: Optional[int] = key(None, (lambda v: v is None or (_int(v) and v > 0), "null or a positive integer",
+                                             "5000"))
+    # null: as stored; e.g. 64 or 224 for ImageNet networks (resized on the device)
+    image_size: Optional[int] = key(None, (lambda v: v is None or (_int(v) and v >= 8), "null or an integer >= 8", "64"))
+    # dataset: its own channel mean/std; imagenet: ImageNet's (for pretrained weights)
+    normalize: str = key("dataset", (lambda v: v in ("dataset", "imagenet"), "dataset or imagenet", "imagenet"))
+
+
+SCHEMAS = {"trainer": TrainerConfig, "data": DataSplitConfig}    # group -> the schema of its shared keys
+
+
+def checks(group: str) -> list[tuple[str, Callable, str, str]]:
+    """(GROUP.KEY, predicate, what it must be, example) for every key of the group's schema with a check."""
+    return [(f"{group}.{f.name}", *f.metadata["check"]) for f in fields(SCHEMAS[group]) if f.metadata.get("check")]
+
+
+def placement_keys(group: str) -> tuple[str, ...]:
+    return tuple(f"{group}.{f.name}" for f in fields(SCHEMAS[group]) if f.metadata.get("placement"))
+
+
 def trainer_checks() -> list[tuple[str, Callable, str, str]]:
-    """(trainer.KEY, predicate, what it must be, example) for every trainer key with a check."""
-    return [(f"trainer.{f.name}", *f.metadata["check"]) for f in fields(TrainerConfig) if f.metadata.get("check")]
+    return checks("trainer")
 
 
 def trainer_placement_keys() -> tuple[str, ...]:
-    return tuple(f"trainer.{f.name}" for f in fields(TrainerConfig) if f.metadata.get("placement"))
+    return placement_keys("trainer")
 
 
 TRAINER_KEYS = tuple(f.name for f in fields(TrainerConfig))

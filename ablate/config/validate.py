@@ -5,7 +5,7 @@ from numbers import Real
 
 from ablate.data.registry import needs_root
 from ablate.errors import ConfigError
-from ablate.config.schema import trainer_checks
+from ablate.config.schema import checks
 
 
 def _get(cfg, dotted: str):
@@ -31,13 +31,11 @@ def _need(cond: bool, key: str, value, what: str, example: str) -> None:
                           f"set e.g. {key}={example}")
 
 
-CHECKS = trainer_checks() + [
-    # key, predicate, description, example (the trainer's own come from its schema)
+CHECKS = checks("trainer") + checks("data") + [
+    # key, predicate, description, example (the trainer's and the data's shared keys' come from their schema)
     ("optim.lr", lambda v: _is_num(v) and v > 0, "a positive number", "0.1"),
     ("optim.weight_decay", lambda v: _is_num(v) and v >= 0, "a number >= 0", "5e-4"),
     ("schedule.warmup_epochs", lambda v: _is_num(v) and v >= 0, "a number >= 0", "1"),
-    ("data.val_size", lambda v: _is_int(v) and v >= 0, "an integer >= 0", "5000"),
-    ("data.train_subset", lambda v: v is None or (_is_int(v) and v > 0), "null or a positive integer", "5000"),
     ("seed", lambda v: _is_int(v) and v >= 0, "an integer >= 0", "0"),
 ]
 
@@ -54,10 +52,6 @@ def validate(cfg) -> None:
         group, _, name = key.partition(".")
         if name in cfg.get(group, {}):
             _need(ok(cfg[group][name]), key, cfg[group][name], what, example)
-    normalize = cfg.data.get("normalize", "dataset")
-    _need(normalize in ("dataset", "imagenet"), "data.normalize", normalize, "dataset or imagenet", "imagenet")
-    size = cfg.data.get("image_size")
-    _need(size is None or (_is_int(size) and size >= 8), "data.image_size", size, "null or an integer >= 8", "64")
     milestones = cfg.schedule.get("milestones")
     if cfg.schedule.name == "step" and milestones is not None:
         ok = all(_is_num(m) and 0 < m < 1 for m in milestones) and list(milestones) == sorted(milestones)

@@ -9,10 +9,10 @@ import hashlib
 import json
 from typing import Any
 
-from ablate.config.schema import trainer_placement_keys
+from ablate.config.schema import placement_keys
 
 # where a run reads its data, which device it ran on, how it logs and saves: never part of what it measures
-PLACEMENT_KEYS = ("data.root", "data.download", *trainer_placement_keys())   # the trainer's: marked in its schema
+PLACEMENT_KEYS = (*placement_keys("data"), *placement_keys("trainer"))   # marked in their schemas
 PLACEMENT_GROUPS = ("logger",)   # whole nodes: where a run is watched (TensorBoard, MLflow)
 
 
