@@ -115,16 +115,58 @@ BAD_INPUTS = [
 ]
 
 
-@pytest.mark.parametrize("overrides,words", BAD_INPUTS,
-                         ids=[" ".join(o) if isinstance(o, list) else o.__name__ if o.__name__ != "<lambda>"
-                              else "missing_dataset" for o, _ in BAD_INPUTS])
-def test_bad_input_ends_with_a_message_naming_the_key_and_no_traceback(ablate_cli, tmp_path, overrides, words):
+def _ids(cases):
+    return [" ".join(o) if isinstance(o, list) else o.__name__ if o.__name__ != "<lambda>" else "missing_dataset"
+            for o, _ in cases]
+
+
+def _job_args(tmp_path, overrides) -> list[str]:
+    """TINY with the case's overrides in place of TINY's own keys (and its model's widths off for another model)."""
     extra = overrides(tmp_path) if callable(overrides) else overrides
     base = [a for a in TINY if not any(a.startswith(e.split("=")[0] + "=") for e in extra)]
     if any(e.startswith("model=") for e in extra):                 # TINY's widths are small_cnn's
         base = [a for a in base if not a.startswith("model.")]
-    run_dir = [] if any(a.startswith("hydra.") or a == "-m" for a in extra) else [f"hydra.run.dir={tmp_path / 'run'}"]
-    res = ablate_cli([*base, "trainer.epochs=1", *run_dir, *extra], cwd=tmp_path)
+    return [*base, "trainer.epochs=1", *extra]
+
+
+def message_for(make_cfg, args: list[str], job_dir) -> str:
+    """What a user is told about this input, on the path `python -m ablate` takes, in this process: Hydra's
+    composition error (an unknown option or key, a value of the wrong type), else the job's failed record,
+    whose error is what the terminal's FAILED line prints."""
+    from ablate.job.run import run_job
+    try:
+        cfg = make_cfg(args)
+    except Exception as e:  # noqa: BLE001 - Hydra's own errors, as the CLI prints them
+        return f"{e}\n{e.__cause__ or ''}"
+    assert run_job(cfg, job_dir, [], {}, "job") == records.FAILED
+    record = records.read_record(job_dir)
+    assert "traceback" in record                                    # kept in the record, not shown as the message
+    return record["error"]
+
+
+# the output folders are checked by the entry point before Hydra starts: those cases run as CLI cases only
+IN_PROCESS = [c for c in BAD_INPUTS if not (callable(c[0]) and c[0].__name__.endswith("_under_a_file"))]
+
+
+@pytest.mark.parametrize("overrides,words", IN_PROCESS, ids=_ids(IN_PROCESS))
+def test_bad_input_ends_with_a_message_naming_the_key(make_cfg, tmp_path, overrides, words):
+    """Every bad-input case in-process, through the same composition, validation and job as the CLI."""
+    out = message_for(make_cfg, _job_args(tmp_path, overrides), tmp_path / "run")
+    for w in words:
+        assert w in out, f"{w!r} not in:\n{out}"
+
+
+CLI_CASES = [case for case in BAD_INPUTS if (case[0] if isinstance(case[0], list) else [case[0].__name__])[0]
+             in ("aug=nope", "trainer.epochs=abc", "triner.epochs=3", "hydra.run.dir_under_a_file",
+                 "hydra.sweep.dir_under_a_file", "<lambda>")]
+
+
+@pytest.mark.parametrize("overrides,words", CLI_CASES, ids=_ids(CLI_CASES))
+def test_bad_input_on_the_command_line_ends_with_a_message_and_no_traceback(ablate_cli, tmp_path, overrides, words):
+    """A few of the cases as a user meets them: Hydra's errors, the entry point's folder checks, a failed job."""
+    args = _job_args(tmp_path, overrides)
+    run_dir = [] if any(a.startswith("hydra.") or a == "-m" for a in args) else [f"hydra.run.dir={tmp_path / 'run'}"]
+    res = ablate_cli([*args, *run_dir], cwd=tmp_path)
     out = (res.stdout + res.stderr).strip()
     assert res.returncode != 0, out
     tail = "\n".join(out.splitlines()[-3:])
