@@ -7,7 +7,7 @@ import pytest
 
 from ablate.record import files as records
 from conftest import TINY
-from test_data import write_fake_cifar10, write_imagefolder
+from disk_data import write_fake_cifar10, write_imagefolder
 
 
 def completed(sweep):

@@ -6,28 +6,12 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from ablate.data import load_dataset, make_splits
 from ablate.data.dataset import stratified_take
 from ablate.data.synthetic import load_synthetic
 from ablate.errors import ConfigError, DataError
-
-
-def write_fake_cifar10(root, n_per_batch=20):
-    """A tiny copy of the official cifar-10-batches-py layout (no md5 sums match, as with the offline copy)."""
-    folder = root / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    names = ["data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5", "test_batch"]
-    for name in names:
-        d = {b"data": rng.integers(0, 256, (n_per_batch, 3072), dtype=np.uint8),
-             b"labels": [int(v) for v in np.arange(n_per_batch) % 10], b"batch_label": name.encode()}
-        with open(folder / name, "wb") as f:
-            pickle.dump(d, f)
-    with open(folder / "batches.meta", "wb") as f:
-        pickle.dump({b"label_names": [f"c{i}".encode() for i in range(10)]}, f)
-    return folder
+from disk_data import write_fake_cifar10, write_imagefolder
 
 
 def test_cifar10_reads_the_official_layout_without_md5(tmp_path):
@@ -59,17 +43,6 @@ def test_corrupt_batch_file_names_the_file(tmp_path, damage):
             pickle.dump({b"data": np.zeros((5, 100), np.uint8), b"labels": [0] * 5}, f)
     with pytest.raises(DataError, match="data_batch_3"):
         load_dataset("cifar10", root=str(tmp_path), download=False)
-
-
-def write_imagefolder(root, size=32, bad=None):
-    for split, n in (("train", 6), ("test", 2)):
-        for cls in ("cat", "dog"):
-            d = root / split / cls
-            d.mkdir(parents=True)
-            for i in range(n):
-                Image.new("RGB", (size, size), (i * 20, 100 if cls == "cat" else 200, 0)).save(d / f"{i}.png")
-    if bad:
-        Image.new("RGB", bad, (0, 0, 0)).save(root / "train" / "dog" / "odd.png")
 
 
 def test_imagefolder_loads_class_folders(tmp_path):
