@@ -58,7 +58,8 @@ def main() -> None:
         sys.exit(130)
     from ablate import sweep_end
 
-    if sweep_end.LAST_SWEEP.get("failed") or (not sweep_end.LAST_SWEEP and "failed" in OUTCOMES):
+    failed = sweep_end.LAST_SWEEP.get("failed") or (not sweep_end.LAST_SWEEP and "failed" in OUTCOMES)
+    if failed or "refused" in OUTCOMES:      # refused: a job whose folder is another's did not start
         sys.exit(1)
 
 

@@ -47,7 +47,7 @@ class SweepSummary(Callback):
             log.info("this sweep folder was launched before with other jobs: that launch is kept as %s", kept.name)
         done = sum(records.is_complete(records.read_record(job)) for job, _ in jobs)
         log.info("sweep of %d job(s) -> %s%s", len(jobs), sweep_dir,
-                 f" ({done} complete already: skipped)" if done else "")
+                 f" ({done} complete already: skipped, unless another config made them)" if done else "")
 
     def on_multirun_end(self, config: DictConfig, **kwargs) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)

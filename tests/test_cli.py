@@ -222,3 +222,12 @@ def test_an_output_folder_without_write_permission_is_named_with_the_fix(tmp_pat
     assert f"hydra.sweep.dir={tmp_path / 'new' / 'sweep'} cannot be created: no write permission in {tmp_path}" \
         in problem and "Fix:" in problem
     assert "the current folder" in check_output_dirs(["seed=1"], tmp_path)
+
+
+def test_a_run_dir_holding_the_users_files_is_refused_with_exit_1(ablate_cli, tmp_path):
+    (tmp_path / "model.pt").write_bytes(b"my own weights")
+    res = ablate_cli([*TINY, "trainer.epochs=1", "hydra.run.dir=."], cwd=tmp_path)
+    out = res.stdout + res.stderr
+    assert res.returncode == 1, out
+    assert "REFUSED" in out and "model.pt" in out and "did not write" in out
+    assert (tmp_path / "model.pt").read_bytes() == b"my own weights" and not (tmp_path / "results.json").exists()

@@ -25,6 +25,7 @@ from ablate.data.dataset import check_class_counts
 from ablate.data.registry import load_dataset_for_training
 from ablate.errors import AblateError, TrainingError
 from ablate.job.checkpoint import CHECKPOINT, PREVIOUS
+from ablate.job.ownership import claim, foreign_files, refusal as ownership_refusal
 from ablate.job.placement import place
 from ablate.job.progress import Progress
 from ablate.job.resume import EpochSaver, discard_checkpoints, find_resume
@@ -34,9 +35,11 @@ from ablate.models import build_model
 from ablate.models.weights import FINAL as FINAL_WEIGHTS, load_initial_weights, save_weights
 from ablate.record import files as records
 from ablate.record.atomic import remove_stale_temps
+from ablate.record.identity import conflicts, identity
 from ablate.record.provenance import device_name, environment
 
 log = logging.getLogger("ablate")
+REFUSED = "refused"    # a job that did not start: its folder is another's (the record and files there kept)
 
 
 def seed_everything(seed: int) -> None:
@@ -182,13 +185,18 @@ def run_job(cfg: DictConfig, job_dir: str | Path, overrides: list[str], choices:
     sweep_dir: the multirun's folder (None for a single run), for the loggers."""
     job_dir = Path(job_dir)
     job_dir.mkdir(parents=True, exist_ok=True)
+    config = OmegaConf.to_container(cfg, resolve=True)
+    refused = refusal_of(job_dir, config)
+    if refused:
+        log.error("REFUSED %s: %s", label, refused)
+        return REFUSED
     old = records.read_record(job_dir)
     if records.is_complete(old):
         log.info("skip %s: complete record in %s (test acc %.2f%%)", label, job_dir,
                  100 * old["metrics"]["test_acc"])
         return "skipped"
-    record = records.new_record(cfg.seed, OmegaConf.to_container(cfg, resolve=True), overrides, choices, label,
-                                job_num)
+    claim(job_dir)                   # before the job writes anything here
+    record = records.new_record(cfg.seed, config, overrides, choices, label, job_num)
     remove_stale_temps(job_dir)      # left by a job killed mid-write (SIGKILL); this job's folder is its own
     if not (job_dir / CHECKPOINT).exists() and not (job_dir / PREVIOUS).exists():
         (job_dir / records.HISTORY).unlink(missing_ok=True)   # a job started afresh starts its history afresh
@@ -228,6 +236,24 @@ def run_job(cfg: DictConfig, job_dir: str | Path, overrides: list[str], choices:
     loggers.close(records.COMPLETED)
     discard_checkpoints(job_dir, keep=job.spec.keeping.keep)
     return records.COMPLETED
+
+
+def refusal_of(job_dir: Path, config: dict) -> str | None:
+    """Why this job must not run in job_dir (None when it may): the folder holds files ablate did not write, or
+    a complete record of another config (which must never be reported as this job's result)."""
+    foreign = foreign_files(job_dir)
+    if foreign:
+        return ownership_refusal(job_dir, foreign)
+    old = records.read_record(job_dir)
+    if not records.is_complete(old) or not isinstance(old.get("config"), dict):
+        return None
+    diffs = conflicts(identity(old["config"]), identity(config))
+    if not diffs:
+        return None
+    return (f"{job_dir / records.RESULTS} is the complete record of another config (it differs in "
+            f"{'; '.join(diffs[:6])}{' ...' if len(diffs) > 6 else ''}): it is not this job's result and is left as "
+            f"it is. Run this config in a new folder (hydra.sweep.dir=... or hydra.run.dir=...), or move that "
+            f"folder away and run the same command again")
 
 
 def _write_failed(record: dict, job_dir: Path, error: Exception, label: str) -> None:

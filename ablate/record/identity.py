@@ -46,3 +46,10 @@ def differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     missing = "(absent)"
     return [f"{k}: {old.get(k, missing)!r} -> {new.get(k, missing)!r}"
             for k in sorted(set(old) | set(new)) if old.get(k, missing) != new.get(k, missing)]
+
+
+def conflicts(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """'key: old -> new' for every key both identities hold with different values. A key only one side holds is
+    a key added to (or dropped from) the config since the older one was written, with the behaviour of its
+    default: not a conflict, or every record would stop matching when a key is added."""
+    return [f"{k}: {old[k]!r} -> {new[k]!r}" for k in sorted(set(old) & set(new)) if old[k] != new[k]]
