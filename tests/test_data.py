@@ -11,6 +11,7 @@ from ablate.data import load_dataset, make_splits
 from ablate.data.dataset import stratified_take
 from ablate.data.synthetic import load_synthetic
 from ablate.errors import ConfigError, DataError
+from PIL import Image
 from disk_data import write_fake_cifar10, write_imagefolder
 
 
@@ -140,3 +141,74 @@ def test_failed_download_names_the_fix(tmp_path, monkeypatch):
     monkeypatch.setattr("torchvision.datasets.utils.download_and_extract_archive", offline)
     with pytest.raises(DataError, match="could not download.*data.download=false"):
         load_dataset("cifar10", root=str(tmp_path), download=True)
+
+
+def _one_image_folder(tmp_path, image):
+    """An image folder of two classes whose first training image is `image` (saved as its own format)."""
+    write_imagefolder(tmp_path)
+    name, im = image
+    im.save(tmp_path / "train" / "cat" / name)
+    return tmp_path
+
+
+@pytest.mark.parametrize("name,make,words", [
+    ("alpha.png", lambda: Image.new("RGBA", (32, 32), (10, 20, 30, 128)), ["alpha.png", "transparent", "flatten"]),
+    ("deep.png", lambda: Image.new("I;16", (32, 32), 4000), ["deep.png", "8 bits", "clip"]),
+    ("print.tif", lambda: Image.new("CMYK", (32, 32), (0, 50, 50, 0)), ["print.tif", "CMYK", "colour-managed"]),
+])
+def test_images_a_conversion_would_distort_are_refused_by_name(tmp_path, name, make, words):
+
+    _one_image_folder(tmp_path, (name, make()))
+    with pytest.raises(DataError) as e:
+        load_dataset("imagefolder", root=str(tmp_path), image_size=32)
+    for w in words:
+        assert w in str(e.value), str(e.value)
+
+
+def test_images_read_faithfully_in_other_modes(tmp_path):
+    """Grey, palette, opaque RGBA and a phone's rotated JPEG load as they are shown."""
+    write_imagefolder(tmp_path)
+    d = tmp_path / "train" / "cat"
+    Image.new("L", (32, 32), 77).save(d / "grey.png")
+    Image.new("RGBA", (32, 32), (1, 2, 3, 255)).save(d / "opaque.png")
+    palette = Image.new("P", (32, 32), 1)
+    palette.putpalette([0, 0, 0, 200, 0, 0] + [0] * 762)
+    palette.save(d / "palette.png")
+    wide = Image.new("RGB", (32, 16), (0, 0, 0))
+    wide.paste((255, 255, 255), (0, 0, 16, 16))                   # white left half
+    exif = Image.Exif()
+    exif[0x0112] = 6                                              # orientation: rotate 90 degrees clockwise
+    wide.resize((32, 32)).save(d / "phone.jpg", exif=exif.tobytes(), quality=95)
+    data = load_dataset("imagefolder", root=str(tmp_path), image_size=32)
+    names = sorted(p.name for p in d.iterdir())
+    x = {n: data.train_x[i] for i, n in enumerate(names)}
+    assert x["grey.png"].unique().tolist() == [77]
+    assert x["opaque.png"][:, 0, 0].tolist() == [1, 2, 3]
+    assert x["palette.png"][:, 5, 5].tolist() == [200, 0, 0]
+    # shown rotated: the white half is now on top
+    assert x["phone.jpg"][0, :10].float().mean() > 200 and x["phone.jpg"][0, -10:].float().mean() < 50
+
+
+def test_a_dataset_of_one_class_is_refused(tmp_path):
+    from ablate.data.dataset import check_class_counts
+    write_imagefolder(tmp_path)
+    import shutil
+    shutil.rmtree(tmp_path / "train" / "dog")
+    shutil.rmtree(tmp_path / "test" / "dog")
+    data = load_dataset("imagefolder", root=str(tmp_path), image_size=32)
+    with pytest.raises(DataError, match="at least 2"):
+        check_class_counts(make_splits(data, 2, None, 0), 2)
+
+
+def test_a_class_without_test_images_has_no_accuracy_not_zero(tmp_path):
+    from ablate.core.evaluate import split_metrics
+    from ablate.data.dataset import check_class_counts
+    write_imagefolder(tmp_path)
+    for f in (tmp_path / "test" / "dog").iterdir():
+        f.unlink()
+    data = load_dataset("imagefolder", root=str(tmp_path), image_size=32)
+    warnings = check_class_counts(make_splits(data, 2, None, 0), 2)
+    assert any("dog has no test images" in w and "not 0" in w for w in warnings)
+    logits = torch.tensor([[2.0, 0.0], [0.0, 2.0]])
+    m = split_metrics(logits, torch.tensor([0, 0]), 2)
+    assert m["per_class_acc"][0] == 0.5 and m["per_class_acc"][1] != m["per_class_acc"][1]   # NaN, not 0

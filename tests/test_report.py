@@ -246,3 +246,17 @@ def test_reliability_leaves_out_bins_of_a_few_images(tmp_path):
     line = [x for x in ax.get_lines() if x.get_label().startswith("loss=ce")][0]
     assert list(np.round(line.get_xdata(), 2)) == [0.4, 0.97]              # the 40-image bin and the top one
     assert "under 10 images" in ax.get_title()
+
+
+def test_a_class_without_test_images_reads_no_data_not_zero(tmp_path):
+    """Its per-class accuracy was 0.00 with no word: it is not measured, so '-' and a sentence saying why."""
+    sweep = write_sweep(tmp_path / "sweep", {"loss=ce": BASE[:2], "loss=label_smoothing": AUG[:2]})
+    for rec_path in sweep.rglob("results.json"):
+        rec = json.loads(rec_path.read_text())
+        rec["confusion_matrix"][2] = [0, 0, 0]                 # no test images of "bird"
+        rec["metrics"]["per_class_acc"][2] = None
+        rec_path.write_text(json.dumps(rec))
+    out = write_report(sweep)
+    rows = {r.split(" | ")[0].strip("| "): r for r in (out / "per_class_accuracy.md").read_text().splitlines()[2:]}
+    assert rows["bird"] == "| bird | - | - |"
+    assert "No test images for bird" in (out / "report.md").read_text()

@@ -87,6 +87,10 @@ FEW_IMAGES = 10   # a class with fewer training images than this gets a warning
 def check_class_counts(splits: Splits, val_size: int) -> list[str]:
     """A class with no training images cannot be learned: an error naming it. Returns warnings for classes
     with fewer than FEW_IMAGES training images."""
+    if splits.num_classes < 2:
+        raise DataError(f"the dataset has {splits.num_classes} class ({', '.join(splits.class_names) or 'none'}): "
+                        f"a classifier needs at least 2 (every test image would be right by construction): add a "
+                        f"folder of images for another class (data=imagefolder: data.root/train/<class>/)")
     counts = torch.bincount(splits.train_y, minlength=splits.num_classes).tolist()
     in_val = torch.bincount(splits.val_y, minlength=splits.num_classes).tolist()
     empty = [name for name, c in zip(splits.class_names, counts) if c == 0]
@@ -97,5 +101,9 @@ def check_class_counts(splits: Splits, val_size: int) -> list[str]:
         raise DataError(f"class(es) {', '.join(empty)} have no images in the train split, so the model cannot "
                         f"learn them{why} add training images for them (data=imagefolder: "
                         f"data.root/train/<class>/)")
+    in_test = torch.bincount(splits.test_y, minlength=splits.num_classes).tolist()
     return [f"class {name} has only {c} training image(s): its accuracy will be noisy; add images"
-            for name, c in zip(splits.class_names, counts) if c < FEW_IMAGES]
+            for name, c in zip(splits.class_names, counts) if c < FEW_IMAGES] + \
+        [f"class {name} has no test images: its accuracy is not measured (null in the record, not 0); add "
+         f"test images for it (data=imagefolder: data.root/test/{name}/)"
+         for name, c in zip(splits.class_names, in_test) if c == 0]

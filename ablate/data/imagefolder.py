@@ -5,12 +5,40 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
 from ablate.data.dataset import ImageData
 from ablate.errors import DataError
 
 EXTENSIONS = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+AS_RGB = {"RGB", "L", "1", "YCbCr", "P"}           # modes whose RGB conversion keeps every pixel as it is shown
+WITH_ALPHA = {"RGBA", "LA", "PA", "RGBa", "La"}
+
+
+def faithful_rgb(im: Image.Image, path: Path) -> Image.Image:
+    """The image as 8-bit RGB, as a viewer shows it (EXIF orientation applied), or a DataError when the
+    conversion would change it: transparent pixels, more than 8 bits per channel, CMYK, several frames."""
+    frames = getattr(im, "n_frames", 1)
+    if frames > 1:
+        raise DataError(f"{path} has {frames} frames (an animation): ablate reads one image per file; save the "
+                        f"frame you mean as a file of its own")
+    im = ImageOps.exif_transpose(im)
+    mode = im.mode
+    if mode == "P" and "transparency" in im.info:
+        mode = "PA"
+    if mode in WITH_ALPHA:
+        rgba = im.convert("RGBA")
+        if rgba.getextrema()[3][0] < 255:
+            raise DataError(f"{path} has transparent pixels (mode {im.mode}): dropping them would change what it "
+                            f"shows; flatten it onto a background first (e.g. white)")
+        return rgba.convert("RGB")
+    if mode in AS_RGB:
+        return im.convert("RGB")
+    if mode.startswith("I") or mode == "F":
+        raise DataError(f"{path} has more than 8 bits per channel (mode {mode}): converting it would clip every "
+                        f"value above 255; convert it to 8 bits first, scaling its range to 0-255")
+    raise DataError(f"{path} is a {mode} image, which has no faithful RGB conversion here: convert it to 8-bit "
+                    f"RGB first (for CMYK, with a colour-managed tool)")
 
 
 def _read_split(folder: Path, classes: list[str], size: int, resize: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -21,7 +49,7 @@ def _read_split(folder: Path, classes: list[str], size: int, resize: bool) -> tu
         for path in files:
             try:
                 with Image.open(path) as im:
-                    im = im.convert("RGB")
+                    im = faithful_rgb(im, path)
                     if im.size != (size, size):
                         if not resize:
                             raise DataError(

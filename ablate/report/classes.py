@@ -36,7 +36,7 @@ def per_class_accuracy(runs: pd.DataFrame, configs: list[str], labels: dict[str,
         cm, _ = mean_confusion(runs, config)
         if cm is not None:
             groups.setdefault(class_names(runs, config), {})[labels.get(config, config)] = \
-                np.diag(cm) / np.maximum(cm.sum(1), 1e-12)
+                np.where(cm.sum(1) > 0, np.diag(cm) / np.maximum(cm.sum(1), 1e-12), np.nan)   # no test images: none
     return [pd.DataFrame(cols, index=pd.Index(list(names), name="class")) for names, cols in groups.items()]
 
 

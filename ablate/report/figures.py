@@ -202,8 +202,9 @@ def per_class_heatmap(table: pd.DataFrame):
 def per_class_delta(runs: pd.DataFrame, a: str, b: str, labels: dict[str, str]):
     """Per-class accuracy of b minus a, with each class's 95% noise band from the seed spread."""
     done = completed(runs)
-    pa = np.array([r["metrics"]["per_class_acc"] for r in done[done.config == a]["_record"]])
-    pb = np.array([r["metrics"]["per_class_acc"] for r in done[done.config == b]["_record"]])
+    # null (a class without test images) reads as NaN: no bar, no band
+    pa = np.array([r["metrics"]["per_class_acc"] for r in done[done.config == a]["_record"]], dtype=float)
+    pb = np.array([r["metrics"]["per_class_acc"] for r in done[done.config == b]["_record"]], dtype=float)
     names = done[done.config == b]["_record"].iloc[0].get("class_names")
     delta = 100 * (pb.mean(0) - pa.mean(0))
     intervals = [stats.welch(pa[:, i], pb[:, i]) for i in range(pa.shape[1])]

@@ -272,6 +272,10 @@ def _classes(report: Report, out: Path, figdir: Path, figures_on: bool) -> list[
         if figures_on:
             md += [f"![per-class accuracy]({_save(figures.per_class_heatmap(table), figdir, name)})", ""]
         md += [_table_files(table.reset_index(), out, name, pct=set(table.columns)), ""]
+        unmeasured = [str(c) for c, row in table.iterrows() if row.isna().all()]
+        if unmeasured:
+            md += [f"No test images for {', '.join(unmeasured)}: no accuracy is measured for them (shown as -, "
+                   f"not 0), and the overall test accuracy leaves them out.", ""]
     ranked = report.summary[report.summary.n > 0].sort_values("test_acc_mean", ascending=False).config
     if ranked.empty:
         return md
