@@ -8,6 +8,7 @@ import pytest
 
 from ablate.report import build, write_report
 from ablate.record.synthetic import AUG, BASE, write_run, write_sweep
+from ablate.record.sweep import load_runs
 
 
 def test_failed_and_missing_runs_are_listed_not_dropped(tmp_path):
@@ -97,3 +98,49 @@ def test_report_on_a_sweep_with_no_record_yet(tmp_path):
     out = write_report(tmp_path)
     assert "No completed runs yet" in (out / "report.md").read_text()
     assert len(build(tmp_path).runs) == 2
+
+
+def _launch(task: list[str]):
+    from omegaconf import OmegaConf
+    return OmegaConf.create({"hydra": {"overrides": {"task": task}, "sweeper": {"params": {}},
+                                       "job": {"config": {"override_dirname": {"exclude_keys": ["trainer.device"]}}}}})
+
+
+def test_a_key_given_twice_makes_the_jobs_of_its_last_value_only(tmp_path):
+    """Hydra uses the last of `trainer.epochs=1 ... trainer.epochs=2`: no phantom job of the first."""
+    from ablate.record.sweep import expected_jobs
+    jobs = expected_jobs(_launch(["trainer.epochs=1", "seed=0,1", "trainer.epochs=2"]), tmp_path)
+    assert sorted(j.name for j, _ in jobs) == ["seed=0,trainer.epochs=2", "seed=1,trainer.epochs=2"]
+
+
+def test_a_glob_sweep_expects_every_option_it_matches(tmp_path):
+    from ablate.record.sweep import expected_jobs
+    jobs = expected_jobs(_launch(["aug=glob(c*)", "trainer.device=cpu"]), tmp_path)
+    assert sorted(j.name for j, _ in jobs) == ["aug=cropflip", "aug=cropflip_jitter", "aug=cutmix", "aug=cutout"]
+    jobs = expected_jobs(_launch(["schedule=glob(*,exclude=[none,step])"]), tmp_path)
+    assert sorted(j.name for j, _ in jobs) == ["schedule=cosine", "schedule=onecycle"]
+
+
+def test_an_unreadable_record_is_named_and_adds_no_phantom_configuration(tmp_path, caplog):
+    sweep = write_sweep(tmp_path / "s", {"aug=none": BASE[:3], "aug=cropflip": AUG[:3]})
+    before = load_runs(sweep)
+    bad = sweep / "aug=cropflip,seed=2"
+    (bad / ".hydra").mkdir()
+    (bad / ".hydra" / "overrides.yaml").write_text("- aug=cropflip\n- seed=2\n")
+    (bad / "results.json").write_text("")
+    runs = load_runs(sweep)
+    assert set(runs.config) == set(before.config)                       # no "(defaults)", names unchanged
+    row = runs[runs.run_dir == str(bad)].iloc[0]
+    assert row.status == "unreadable" and row.config == "aug=cropflip"
+    assert f"{bad / 'results.json'} cannot be read" in caplog.text
+    (bad / "results.json").write_text("[1, 2]")                           # JSON, but not a record
+    assert load_runs(sweep).set_index("run_dir").loc[str(bad), "status"] == "unreadable"
+
+
+def test_a_single_run_killed_before_its_record_is_listed(tmp_path):
+    run = tmp_path / "run"
+    (run / ".hydra").mkdir(parents=True)
+    (run / ".hydra" / "overrides.yaml").write_text("- optim.lr=0.05\n")
+    (run / "history.csv").write_text("epoch,val_acc\n1,0.5\n")
+    runs = load_runs(run)
+    assert len(runs) == 1 and runs.status.iloc[0] == "missing" and runs.config.iloc[0] == "optim.lr=0.05"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 from itertools import product
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ from ablate.record.metrics import RECORD_METRICS
 from ablate.record.identity import flatten, identity, identity_hash, is_placement
 from ablate.config.naming import job_dirname
 
+log = logging.getLogger("ablate")
 # config groups that name a bundle of other choices rather than a choice of their own
 BUNDLES = ("rung", "experiment")
 METRICS = RECORD_METRICS      # the metric columns of the runs frame, from the one metric table
@@ -102,6 +104,27 @@ def keep_earlier_launch(sweep: Path, new_jobs: list[tuple[Path, list[str]]]) -> 
     return kept
 
 
+def _group_options(cfg, group: str) -> list[str]:
+    """The options of a config group, from the sweep's own config folders (hydra.runtime.config_sources), else
+    this checkout's conf/."""
+    from omegaconf import OmegaConf
+
+    folders = [src.path[len("file://"):] for src in OmegaConf.select(cfg, "hydra.runtime.config_sources") or []
+               if str(src.get("path", "")).startswith("file://")]
+    folders = folders or [str(Path(__file__).resolve().parents[2] / "conf")]
+    return sorted({p.stem for f in folders for p in (Path(f) / group).glob("*.yaml")})
+
+
+def _sweep_values(o, cfg) -> list[str]:
+    """A sweep override's values: a,b,c and range(...) by Hydra's own iterator; glob(...) over the group's
+    options (Hydra expands it with its config loader, which a finished sweep no longer has)."""
+    from hydra.core.override_parser.types import Glob
+
+    if isinstance(o.value(), Glob):
+        return o.value().filter(_group_options(cfg, o.key_or_group))
+    return list(o.sweep_string_iterator())
+
+
 def expected_jobs(cfg, sweep: Path) -> list[tuple[Path, list[str]]]:
     """The job folders and overrides a multirun config (multirun.yaml, or Hydra's own at the sweep's start)
     asks for."""
@@ -113,11 +136,15 @@ def expected_jobs(cfg, sweep: Path) -> list[tuple[Path, list[str]]]:
     on_command_line = {o.lstrip("+~").split("=")[0] for o in task}   # these replace the config's sweep params
     task += [f"{k}={v}" for k, v in params.items() if k not in on_command_line]
     exclude = set(OmegaConf.select(cfg, "hydra.job.config.override_dirname.exclude_keys") or [])
-    axes = []
+    last = {}        # a key given twice: Hydra uses the last value, so only that one makes jobs
     for o in OverridesParser.create().parse_overrides(task):
+        last.pop(o.key_or_group, None)
+        last[o.key_or_group] = o
+    axes = []
+    for o in last.values():
         key = o.get_key_element()
         if o.is_sweep_override():
-            axes.append([f"{key}={v}" for v in o.sweep_string_iterator()])
+            axes.append([f"{key}={v}" for v in _sweep_values(o, cfg)])
         else:
             axes.append([f"{key}={o.get_value_element_as_str()}"])
     jobs = []
@@ -139,13 +166,14 @@ def load_runs(sweep_dirs, include_missing: bool = True) -> pd.DataFrame:
                 continue
             rec = records.read_record(path.parent)
             seen.add(path.parent.resolve())
-            rows.append(_record_row(path.parent, rec or {"status": "unreadable"}, sweep))
+            rows.append(_record_row(path.parent, rec, sweep) if isinstance(rec, dict) else _unreadable_row(sweep, path))
         if not include_missing:
             continue
         # started jobs (Hydra wrote .hydra/) without a record yet: running, or killed
+        single_run = (sweep / ".hydra").is_dir() and not (sweep / "multirun.yaml").is_file()
         for hydra_dir in sorted(sweep.rglob(".hydra")):
             job = hydra_dir.parent
-            if job.resolve() not in seen and job.resolve() != sweep.resolve():
+            if job.resolve() not in seen and (job.resolve() != sweep.resolve() or single_run):
                 ov = _read_overrides(hydra_dir)
                 seen.add(job.resolve())
                 rows.append(_missing_row(sweep, job, ov, "missing (started, no record)"))
@@ -224,6 +252,17 @@ def _read_overrides(hydra_dir: Path) -> list[str]:
         return list(OmegaConf.load(hydra_dir / "overrides.yaml"))
     except Exception:  # noqa: BLE001
         return []
+
+
+def _unreadable_row(sweep: Path, path: Path) -> dict:
+    """A results.json that cannot be read (empty, truncated, not a JSON object): listed as unreadable under the
+    job's own overrides (from .hydra/), said once on the terminal, and kept out of every table."""
+    overrides = _read_overrides(path.parent / ".hydra")
+    what = f"{path} cannot be read as a run record (empty, truncated or not a JSON object)"
+    log.warning("%s: it is left out of the tables; run the same command again to redo that job", what)
+    row = _missing_row(sweep, path.parent, overrides, what)
+    row["status"] = "unreadable"
+    return row
 
 
 def _missing_row(sweep: Path, job: Path, overrides: list[str], status: str) -> dict:
