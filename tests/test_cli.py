@@ -112,6 +112,19 @@ BAD_INPUTS = [
     (["model.widht=3"], ["model.widht"]),
     (["logger=wandb"], ["logger/wandb", "mlflow", "tensorboard"]),
     (["logger=tensorboard", "logger.tensorboard.figurs=false"], ["logger.tensorboard.figurs"]),
+    # values that passed validation and then blew up mid-run, or trained nonsense: checked from the registered
+    # functions' signatures and the settings' annotations, before any data loads
+    (["model.widths=[0,8,8,8]"], ["model.widths", "an integer >= 1", "[0, 8, 8, 8]"]),
+    (["aug=cutout", "aug.ops.2.size=-4"], ["aug.ops[2].size", "cutout", "an integer >= 1", "size=16"]),
+    (["aug=cutout", "aug.ops.2.fill=300"], ["aug.ops[2].fill", "<= 255"]),
+    (["aug=cutout", "aug.ops.1.p=1.5"], ["aug.ops[1].p", "flip", "<= 1"]),
+    (["aug=cutout", "aug.ops.0.mode=wrap"], ["aug.ops[0].mode", "'reflect'", "'wrap'"]),
+    (["aug=mixup", "aug.mix.alpha=0"], ["aug.mix.alpha", "> 0"]),
+    (["optim=adam", "optim.betas=[0.9]"], ["optim.betas", "a list of 2"]),
+    (["optim=adam", "optim.betas=[1.5,0.999]"], ["optim.betas", "< 1", "[1.5, 0.999]"]),
+    (["data.split_seed=-1"], ["data.split_seed", "an integer >= 0"]),
+    (["schedule.warmup_epochs=5"], ["schedule.warmup_epochs=5", "not shorter than the run", "trainer.epochs=1"]),
+    (["model=resnet18", "model.stem=big"], ["model.stem", "'cifar'", "'imagenet'"]),
 ]
 
 

@@ -86,3 +86,25 @@ def test_a_job_folder_from_before_the_mark_is_recognised_and_resumed(make_cfg, t
     assert run_job(make_cfg(keep), job, [], {}, "job") == records.COMPLETED
     rec = records.read_record(job)
     assert rec["resumed_from_epochs"] == [1] and (job / MARKER).exists()
+
+
+def test_a_job_folder_another_process_trains_is_refused_naming_it(make_cfg, tmp_path, caplog):
+    """Two processes on one job folder both trained (no lock), and the second's record claimed a resume that
+    never happened."""
+    import subprocess
+    import sys
+    job = tmp_path / "job"
+    job.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from pathlib import Path; from ablate.job.ownership import JobLock; "
+        "lock = JobLock(Path(sys.argv[1])); assert lock.acquire() is None; print('held', flush=True); "
+        "time.sleep(120)"), str(job)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert run_job(make_cfg(ONE_EPOCH), job, [], {}, "job") == REFUSED
+        assert f"process {holder.pid}" in caplog.text and "is being trained by" in caplog.text
+        assert not (job / records.RESULTS).exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert run_job(make_cfg(ONE_EPOCH), job, [], {}, "job") == records.COMPLETED      # its death frees it

@@ -34,7 +34,7 @@ def test_stem_and_head_options():
     v = build_model("vgg16", 10, image_size=64, head="flatten_dense", hidden=128)
     assert v.classifier[0].in_features == 512 * 2 * 2 and v.classifier[-1].out_features == 10
     assert v.eval()(torch.randn(2, 3, 64, 64)).shape == (2, 10)
-    with pytest.raises(ConfigError, match="model.stem='tiny'"):
+    with pytest.raises(ConfigError, match="model.stem must be one of 'cifar', 'imagenet', got 'tiny'"):
         build_model("resnet18", 10, stem="tiny")
 
 

@@ -52,6 +52,11 @@ def validate(cfg) -> None:
         group, _, name = key.partition(".")
         if name in cfg.get(group, {}):
             _need(ok(cfg[group][name]), key, cfg[group][name], what, example)
+    warmup, epochs = cfg.schedule.get("warmup_epochs") or 0, cfg.trainer.epochs
+    if _is_num(warmup) and warmup > 0 and warmup >= epochs:
+        raise ConfigError(f"schedule.warmup_epochs={warmup} is not shorter than the run (trainer.epochs={epochs}): "
+                          f"the lr would never reach its peak; set e.g. schedule.warmup_epochs={max(epochs // 10, 1)} "
+                          f"or fewer")
     milestones = cfg.schedule.get("milestones")
     if cfg.schedule.name == "step" and milestones is not None:
         ok = all(_is_num(m) and 0 < m < 1 for m in milestones) and list(milestones) == sorted(milestones)

@@ -7,19 +7,19 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
-from ablate.registry import Registry
+from ablate.registry import Fraction, Registry
 
 Loss = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 LOSSES = Registry("loss", "loss.name", "ablate/core/losses.py (with @LOSSES.register) and conf/loss/")
 
 
 @LOSSES.register("ce")
-def cross_entropy(label_smoothing: float = 0.0) -> Loss:
+def cross_entropy(label_smoothing: Fraction = 0.0) -> Loss:
     return lambda logits, y: F.cross_entropy(logits.float(), y, label_smoothing=label_smoothing)
 
 
 @LOSSES.register("label_smoothing")
-def label_smoothing(label_smoothing: float = 0.1) -> Loss:
+def label_smoothing(label_smoothing: Fraction = 0.1) -> Loss:
     """Cross-entropy against targets smoothed toward uniform (its own option, so a sweep can name it)."""
     return cross_entropy(label_smoothing)
 

@@ -2,29 +2,33 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Annotated
 
 from ablate.config.schema import TrainerConfig
+from ablate.registry import Fraction, NonNegative, Positive, Range
+
+OpenFraction = Annotated[float, Range(0, 1, low_open=True, high_open=True)]    # in (0, 1)
 
 
 @dataclass
 class OptimSettings:
     name: str = "sgd"            # sgd | adam | adamw
-    lr: float = 0.1
-    momentum: float = 0.0
-    weight_decay: float = 0.0
+    lr: Positive = 0.1
+    momentum: Fraction = 0.0
+    weight_decay: NonNegative = 0.0
     nesterov: bool = False
-    betas: tuple[float, float] = (0.9, 0.999)
+    betas: tuple[Fraction, Fraction] = (0.9, 0.999)
 
 
 @dataclass
 class ScheduleSettings:
     name: str = "constant"       # constant | cosine | step | onecycle
-    warmup_epochs: float = 0.0
-    milestones: tuple[float, ...] = (0.5, 0.75)   # step: fractions of the run
-    gamma: float = 0.1
-    pct_start: float = 0.25      # onecycle
-    div_factor: float = 25.0
-    final_div_factor: float = 1e4
+    warmup_epochs: NonNegative = 0.0
+    milestones: tuple[OpenFraction, ...] = (0.5, 0.75)   # step: fractions of the run
+    gamma: Positive = 0.1
+    pct_start: OpenFraction = 0.25      # onecycle
+    div_factor: Positive = 25.0
+    final_div_factor: Positive = 1e4
 
 
 _T = TrainerConfig   # the trainer keys' defaults come from the config schema, their one source

@@ -6,12 +6,12 @@ here and one YAML file in conf/aug/ that lists it in `ops`.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Annotated, Callable, Literal
 
 import torch
 
 from ablate.errors import ConfigError
-from ablate.registry import Registry
+from ablate.registry import Byte, Fraction, NonNegativeInt, PositiveInt, Prob, Range, Registry
 
 AugOp = Callable[..., torch.Tensor]
 OPS = Registry("augmentation op", "aug.ops[].op", "ablate/data/augment.py")
@@ -23,7 +23,7 @@ def _uniform(n: int, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
 
 
 @register("flip")
-def flip(x: torch.Tensor, g: torch.Generator, p: float = 0.5) -> torch.Tensor:
+def flip(x: torch.Tensor, g: torch.Generator, p: Prob = 0.5) -> torch.Tensor:
     """Horizontal flip of each image with probability p."""
     b, c, h, w = x.shape
     mask = _uniform(b, x, g) < p
@@ -47,7 +47,8 @@ def _source_index(pos: torch.Tensor, size: int, mode: str) -> torch.Tensor:
 
 
 @register("crop")
-def crop(x: torch.Tensor, g: torch.Generator, padding: int = 4, mode: str = "reflect") -> torch.Tensor:
+def crop(x: torch.Tensor, g: torch.Generator, padding: NonNegativeInt = 4,
+         mode: Literal["reflect", "zeros", "constant", "replicate"] = "reflect") -> torch.Tensor:
     """Random crop back to (H, W) from each image padded by `padding` pixels (reflect, zeros or replicate).
 
     No padded copy is made: each output row and column gathers its source pixel directly.
@@ -81,8 +82,8 @@ def _from_unit(y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 
 @register("color_jitter")
-def color_jitter(x: torch.Tensor, g: torch.Generator, brightness: float = 0.2, contrast: float = 0.2,
-                 saturation: float = 0.2) -> torch.Tensor:
+def color_jitter(x: torch.Tensor, g: torch.Generator, brightness: Prob = 0.2, contrast: Prob = 0.2,
+                 saturation: Prob = 0.2) -> torch.Tensor:
     """Per-image brightness, contrast and saturation factors drawn from [1 - s, 1 + s] (torchvision's ranges)."""
     n = len(x)
     y = _to_unit(x)
@@ -106,7 +107,7 @@ def color_jitter(x: torch.Tensor, g: torch.Generator, brightness: float = 0.2, c
 
 
 @register("cutout")
-def cutout(x: torch.Tensor, g: torch.Generator, size: int = 16, fill: int = 128) -> torch.Tensor:
+def cutout(x: torch.Tensor, g: torch.Generator, size: PositiveInt = 16, fill: Byte = 128) -> torch.Tensor:
     """Fill one size x size square per image (centre uniform over the image, clipped at the border)."""
     b, _, h, w = x.shape
     cy = torch.randint(0, h, (b,), device=x.device, generator=g)[:, None, None]
@@ -123,8 +124,9 @@ FILL_MODES = {"nearest": "border", "constant": "zeros", "reflect": "reflection"}
 
 
 @register("affine")
-def affine(x: torch.Tensor, g: torch.Generator, rotation: float = 0.0, shift_x: float = 0.0, shift_y: float = 0.0,
-           shear: float = 0.0, zoom: float = 0.0, fill: str = "nearest") -> torch.Tensor:
+def affine(x: torch.Tensor, g: torch.Generator, rotation: Annotated[float, Range(0, 180)] = 0.0,
+           shift_x: Prob = 0.0, shift_y: Prob = 0.0, shear: Annotated[float, Range(0, 90, high_open=True)] = 0.0,
+           zoom: Fraction = 0.0, fill: Literal["nearest", "constant", "reflect"] = "nearest") -> torch.Tensor:
     """Keras ImageDataGenerator-style geometry, one random affine map per image: rotation in [-rotation,
     rotation] degrees, shifts in [-shift, shift] of the width / height, shear angle in [-shear, shear] degrees,
     zoom per axis in [1 - zoom, 1 + zoom]; pixels from outside the image filled as `fill` (nearest, constant
@@ -154,10 +156,10 @@ class BatchAugment:
 
     def __init__(self, ops: list[dict] | None):
         self.ops = []
-        for spec in ops or []:
+        for i, spec in enumerate(ops or []):
             spec = dict(spec)
             name = spec.pop("op", None)
-            OPS.check(name, spec, fixed=("x", "g"))      # before any data is loaded
+            OPS.check(name, spec, fixed=("x", "g"), where=f"aug.ops[{i}]")   # before any data is loaded
             self.ops.append((OPS[name], spec))
 
     def __call__(self, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:

@@ -7,7 +7,7 @@ import math
 
 import torch
 
-from ablate.registry import Registry
+from ablate.registry import Positive, Registry
 
 MIXES = Registry("mixing op", "aug.mix.op", "ablate/data/mix.py")
 register_mix = MIXES.register
@@ -19,7 +19,7 @@ def _beta(alpha: float) -> float:
 
 
 @register_mix("mixup")
-def mixup(x: torch.Tensor, y: torch.Tensor, g: torch.Generator, alpha: float = 0.2):
+def mixup(x: torch.Tensor, y: torch.Tensor, g: torch.Generator, alpha: Positive = 0.2):
     """Each image blended with another of the batch: lam * x + (1 - lam) * x[perm] (Zhang et al., 2018)."""
     lam = _beta(alpha)
     perm = torch.randperm(len(x), device=x.device, generator=g)
@@ -27,7 +27,7 @@ def mixup(x: torch.Tensor, y: torch.Tensor, g: torch.Generator, alpha: float = 0
 
 
 @register_mix("cutmix")
-def cutmix(x: torch.Tensor, y: torch.Tensor, g: torch.Generator, alpha: float = 1.0):
+def cutmix(x: torch.Tensor, y: torch.Tensor, g: torch.Generator, alpha: Positive = 1.0):
     """A box of another image pasted into each image; lam is the share of the image left (Yun et al., 2019)."""
     lam = _beta(alpha)
     perm = torch.randperm(len(x), device=x.device, generator=g)
@@ -49,7 +49,7 @@ class BatchMix:
         self.name = spec.pop("op", None)
         self.params = spec
         if self.name is not None:
-            MIXES.check(self.name, spec, fixed=("x", "y", "g"))
+            MIXES.check(self.name, spec, fixed=("x", "y", "g"), where="aug.mix")
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor, g: torch.Generator):
         return MIXES[self.name](x, y, g, **self.params)

@@ -8,8 +8,11 @@ marked then.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
+import os
+import socket
 from pathlib import Path
 from typing import Callable
 
@@ -91,3 +94,37 @@ def refusal(job_dir: Path, foreign: list[str]) -> str:
     return (f"{job_dir} holds {', '.join(foreign)}, which ablate did not write: a job there would overwrite or "
             f"delete them, so it did not start and nothing in the folder was touched. Run it in a folder of its "
             f"own (e.g. hydra.run.dir=outputs/my_run, or hydra.sweep.dir=... for a sweep), or move those files")
+
+
+LOCK = ".ablate-lock"       # held (an exclusive flock) by the process training the job; released when it dies
+
+
+class JobLock:
+    """One process per job folder: a second run of the same job (another terminal, a resubmitted array job)
+    is refused, naming the process that holds it, instead of training beside it and claiming its resume."""
+
+    def __init__(self, job_dir: Path):
+        self.path, self._file = job_dir / LOCK, None
+
+    def acquire(self) -> str | None:
+        """None when this process now holds the folder; else who holds it, for the message."""
+        f = open(self.path, "a+")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            f.close()
+            return holder
+        f.seek(0)
+        f.truncate()
+        f.write(f"process {os.getpid()} on {socket.gethostname()}\n")
+        f.flush()
+        self._file = f
+        return None
+
+    def release(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._file.close()
+            self._file = None

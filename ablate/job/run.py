@@ -25,7 +25,7 @@ from ablate.data.dataset import check_class_counts
 from ablate.data.registry import load_dataset_for_training
 from ablate.errors import AblateError, TrainingError
 from ablate.job.checkpoint import CHECKPOINT, PREVIOUS
-from ablate.job.ownership import claim, foreign_files, refusal as ownership_refusal
+from ablate.job.ownership import LOCK, JobLock, claim, foreign_files, refusal as ownership_refusal
 from ablate.job.placement import place
 from ablate.job.progress import Progress
 from ablate.job.resume import EpochSaver, discard_checkpoints, find_resume
@@ -187,9 +187,23 @@ def run_job(cfg: DictConfig, job_dir: str | Path, overrides: list[str], choices:
     job_dir.mkdir(parents=True, exist_ok=True)
     config = OmegaConf.to_container(cfg, resolve=True)
     refused = refusal_of(job_dir, config)
+    lock = JobLock(job_dir)
+    holder = None if refused else lock.acquire()
+    if holder:
+        refused = (f"{job_dir} is being trained by {holder} (it holds {job_dir / LOCK}): wait for it to end, or "
+                   f"stop it; a second run of the same job would train beside it and overwrite its files")
     if refused:
         log.error("REFUSED %s: %s", label, refused)
         return REFUSED
+    try:
+        return _run_locked(cfg, config, job_dir, overrides, choices, label, job_num, launcher, sweep_dir)
+    finally:
+        lock.release()
+
+
+def _run_locked(cfg: DictConfig, config: dict, job_dir: Path, overrides: list[str], choices: dict, label: str,
+                job_num: int | None, launcher: dict | None, sweep_dir) -> str:
+    """run_job once this process holds the job folder."""
     old = records.read_record(job_dir)
     if records.is_complete(old):
         log.info("skip %s: complete record in %s (test acc %.2f%%)", label, job_dir,

@@ -19,6 +19,7 @@ from ablate.core import OptimSettings, ScheduleSettings, TrainSettings
 from ablate.core.losses import build_loss
 from ablate.data.augment import BatchAugment
 from ablate.errors import ConfigError
+from ablate.registry import check_values, parameter_hints
 from ablate.data.mix import BatchMix
 from ablate.models.registry import check_model_keys
 from ablate.record.identity import identity
@@ -35,6 +36,8 @@ def _typed(cls, values: dict, group: str):
     if unknown:
         raise ConfigError(f"{group}.{unknown[0]} is not a {group} key (the {group} keys: "
                           f"{', '.join(sorted(_fields(cls)))}): remove it or fix its spelling")
+    defaults = {f.name: f.default for f in dataclasses.fields(cls) if f.default is not dataclasses.MISSING}
+    check_values(group, values, parameter_hints(cls), defaults)      # types and ranges, from the annotations
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 

@@ -128,7 +128,7 @@ def open_loggers(logger_cfg: dict | None, label: str = "run") -> RunLoggers:
     built = {}
     for name, params in (logger_cfg or {}).items():
         params = dict(params or {})
-        LOGGERS.check(name, params)
+        LOGGERS.check(name, params, where=f"logger.{name}")
         _check_installed(name, LOGGERS.get(name))
         built[name] = LOGGERS.build(name, **params)
     return RunLoggers(built, label)

@@ -5,6 +5,7 @@ import torch.nn as nn
 
 from ablate.errors import ConfigError
 from ablate.models.registry import register_model
+from ablate.registry import Fraction, PositiveInt
 
 
 def conv_bn(cin: int, cout: int) -> list[nn.Module]:
@@ -24,8 +25,8 @@ def _widths(name: str, widths, n: int) -> tuple[int, ...]:
 
 
 @register_model("small_cnn")
-def small_cnn(num_classes: int, image_size: int = 32, in_channels: int = 3, widths=(48, 96, 192, 384),
-              dropout: float = 0.0) -> nn.Sequential:
+def small_cnn(num_classes: int, image_size: int = 32, in_channels: int = 3,
+              widths: list[PositiveInt] = (48, 96, 192, 384), dropout: Fraction = 0.0) -> nn.Sequential:
     """4 conv layers with BatchNorm and ReLU, max-pool after conv 1 and conv 3, global average pool, Linear."""
     w1, w2, w3, w4 = _widths("small_cnn", widths, 4)
     return nn.Sequential(
@@ -44,8 +45,8 @@ def two_conv_trunk(in_channels: int, w1: int, w2: int) -> list[nn.Module]:
 
 
 @register_model("simple_cnn")
-def simple_cnn(num_classes: int, image_size: int = 32, in_channels: int = 3, widths=(32, 64),
-               dropout: float = 0.0) -> nn.Sequential:
+def simple_cnn(num_classes: int, image_size: int = 32, in_channels: int = 3, widths: list[PositiveInt] = (32, 64),
+               dropout: Fraction = 0.0) -> nn.Sequential:
     """2 conv layers (no BatchNorm), a max-pool after each, one Linear on the flattened features."""
     w1, w2 = _widths("simple_cnn", widths, 2)
     side = image_size // 4
@@ -54,8 +55,8 @@ def simple_cnn(num_classes: int, image_size: int = 32, in_channels: int = 3, wid
 
 
 @register_model("enhanced_cnn")
-def enhanced_cnn(num_classes: int, image_size: int = 32, in_channels: int = 3, widths=(32, 64), hidden: int = 128,
-                 dropout: float = 0.5) -> nn.Sequential:
+def enhanced_cnn(num_classes: int, image_size: int = 32, in_channels: int = 3, widths: list[PositiveInt] = (32, 64),
+                 hidden: PositiveInt = 128, dropout: Fraction = 0.5) -> nn.Sequential:
     """The lesson's EnhancedCNN: conv32 -> pool -> conv64 -> pool -> FC128 with dropout -> Linear."""
     w1, w2 = _widths("enhanced_cnn", widths, 2)
     side = image_size // 4
@@ -64,8 +65,8 @@ def enhanced_cnn(num_classes: int, image_size: int = 32, in_channels: int = 3, w
 
 
 @register_model("mlp")
-def mlp(num_classes: int, image_size: int = 32, in_channels: int = 3, hidden=(512, 256),
-        dropout: float = 0.0) -> nn.Sequential:
+def mlp(num_classes: int, image_size: int = 32, in_channels: int = 3, hidden: list[PositiveInt] = (512, 256),
+        dropout: Fraction = 0.0) -> nn.Sequential:
     """A baseline without convolutions: flatten the image, hidden Linear + ReLU layers, Linear."""
     layers: list[nn.Module] = [nn.Flatten()]
     width = in_channels * image_size * image_size

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Literal
 
 import torch
 import torch.nn as nn
@@ -12,6 +13,7 @@ import torchvision
 from ablate.errors import ConfigError, ModelError
 from ablate.models.freeze import freeze
 from ablate.models.registry import register_model
+from ablate.registry import Fraction, PositiveInt
 
 FETCH_TIMEOUT_S = 30
 
@@ -118,7 +120,7 @@ def small_vgg(name: str, num_classes: int, image_size: int, pretrained: bool | s
 
 def _resnet(name: str):
     def build(num_classes: int, image_size: int = 32, in_channels: int = 3, pretrained: bool | str = False,
-              freeze: bool | list = False, stem: str = "cifar") -> nn.Module:
+              freeze: bool | list = False, stem: Literal["cifar", "imagenet"] = "cifar") -> nn.Module:
         check_stem(name, image_size, stem)
         model = cifar_resnet(name, num_classes, _pretrained(pretrained), in_channels, stem)
         return freeze_model(model, freeze)
@@ -129,8 +131,8 @@ def _resnet(name: str):
 
 def _vgg(name: str):
     def build(num_classes: int, image_size: int = 32, in_channels: int = 3, pretrained: bool | str = False,
-              freeze: bool | list = False, head: str = "gap_linear", hidden: int = 128,
-              dropout: float = 0.0) -> nn.Module:
+              freeze: bool | list = False, head: Literal["gap_linear", "flatten_dense"] = "gap_linear",
+              hidden: PositiveInt = 128, dropout: Fraction = 0.0) -> nn.Module:
         model = small_vgg(name, num_classes, image_size, _pretrained(pretrained), in_channels, head, hidden, dropout)
         return freeze_model(model, freeze)
     build.__name__ = name
