@@ -125,6 +125,8 @@ BAD_INPUTS = [
     (["data.split_seed=-1"], ["data.split_seed", "an integer >= 0"]),
     (["schedule.warmup_epochs=5"], ["schedule.warmup_epochs=5", "not shorter than the run", "trainer.epochs=1"]),
     (["model=resnet18", "model.stem=big"], ["model.stem", "'cifar'", "'imagenet'"]),
+    # misleading before: "lower data.val_size", when the cause is a subset smaller than the class count
+    (["data.train_subset=5"], ["data.train_subset=5 is smaller than the 10 classes", "data.train_subset=10"]),
 ]
 
 

@@ -75,6 +75,11 @@ def make_splits(data: ImageData, val_size: int, train_subset: int | None, split_
         if not 0 < train_subset <= len(rest):
             raise ConfigError(f"data.train_subset={train_subset} must be in [1, {len(rest)}] "
                               f"(training images left after data.val_size={val_size}): lower it or set null")
+        classes = len(np.unique(labels[rest]))
+        if train_subset < classes:
+            raise ConfigError(f"data.train_subset={train_subset} is smaller than the {classes} classes: a stratified "
+                              f"subset needs at least one training image of each; set data.train_subset={classes} or "
+                              f"more (null: the whole training split)")
         rest = rest[stratified_take(labels[rest], train_subset, rng)]
     val_t, rest_t = torch.from_numpy(val_idx), torch.from_numpy(rest)
     return Splits(data.train_x[rest_t], data.train_y[rest_t], data.train_x[val_t], data.train_y[val_t],
