@@ -200,9 +200,9 @@ def test_every_trainer_key_reaches_the_core_or_is_placement():
     it logs, checkpoints, saves), or it would be set by users and silently ignored."""
     from dataclasses import fields
     from ablate.core.settings import TrainSettings
-    from ablate.config.schema import TRAINER_KEYS, TrainerConfig, trainer_placement_keys
+    from ablate.config.schema import TRAINER_KEYS, TrainerConfig, placement_keys
     core = {f.name for f in fields(TrainSettings)}
-    placement = {k.split(".", 1)[1] for k in trainer_placement_keys()}
+    placement = {k.split(".", 1)[1] for k in placement_keys("trainer")}
     assert set(TRAINER_KEYS) - core <= placement, set(TRAINER_KEYS) - core - placement
     for f in fields(TrainSettings):
         if f.name in TRAINER_KEYS:

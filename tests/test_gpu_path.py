@@ -92,19 +92,24 @@ def tiny(epochs=4, resume=None, on_epoch=None):
     return train(build_model("small_cnn", 10, widths=[8, 16, 16, 32]), splits, s, aug, on_epoch, resume=resume)
 
 
-def test_resume_from_a_cuda_checkpoint_on_the_cpu_reseeds_with_a_note():
-    """A CUDA generator's state (16 bytes) does not fit a CPU generator (5,056): set_state raised on every
-    rerun. Now the data order is reseeded from (seed, epoch), and the record says so."""
+def state_after(run, epochs: int) -> dict:
+    """The TrainState.state_dict() of run(on_epoch=...) interrupted after `epochs` epochs."""
     saved = {}
 
-    def stop_after_2(row, state):
-        if state.epoch == 2:
+    def stop(row, state):
+        if state.epoch == epochs:
             saved["state"] = state.state_dict()
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        tiny(on_epoch=stop_after_2)
-    state = saved["state"]
+        run(on_epoch=stop)
+    return saved["state"]
+
+
+def test_resume_from_a_cuda_checkpoint_on_the_cpu_reseeds_with_a_note():
+    """A CUDA generator's state (16 bytes) does not fit a CPU generator (5,056): set_state raised on every
+    rerun. Now the data order is reseeded from (seed, epoch), and the record says so."""
+    state = state_after(tiny, 2)
     state["generator"] = torch.arange(16, dtype=torch.uint8)    # what torch.Generator("cuda").get_state() holds
     del state["generator_device"]                               # an older checkpoint: told apart by its size
     with pytest.raises(RuntimeError):
@@ -214,22 +219,14 @@ def test_report_warns_when_one_configuration_mixes_precisions_or_devices(tmp_pat
 def test_a_fused_job_resumed_from_an_unfused_checkpoint_runs_and_records_fused():
     """Optimizer.load_state_dict copies every param_group key, "fused" included: a job asked to run fused,
     resumed from an unfused run's checkpoint, ran unfused while its record said fused (and the reverse)."""
-    saved = {}
-
-    def stop_after_1(row, state):
-        if state.epoch == 1:
-            saved["state"] = state.state_dict()
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        two_phase(False, on_epoch=stop_after_1)
-    assert saved["state"]["optimizer"]["param_groups"][0]["fused"] in (None, False)
+    state = state_after(lambda on_epoch: two_phase(False, on_epoch=on_epoch), 1)
+    assert state["optimizer"]["param_groups"][0]["fused"] in (None, False)
     seen = {}
 
     def look(row, state):
         seen.setdefault("fused", [g.get("fused") for g in state.optimizer.param_groups])
 
-    resumed = two_phase(True, resume=saved["state"], on_epoch=look)
+    resumed = two_phase(True, resume=state, on_epoch=look)
     assert resumed.optimizer_fused and seen["fused"] and all(seen["fused"])
-    unfused = two_phase(False, resume=saved["state"])
+    unfused = two_phase(False, resume=state)
     assert not unfused.optimizer_fused

@@ -89,12 +89,5 @@ def placement_keys(group: str) -> tuple[str, ...]:
     return tuple(f"{group}.{f.name}" for f in fields(SCHEMAS[group]) if f.metadata.get("placement"))
 
 
-def trainer_checks() -> list[tuple[str, Callable, str, str]]:
-    return checks("trainer")
-
-
-def trainer_placement_keys() -> tuple[str, ...]:
-    return placement_keys("trainer")
-
 
 TRAINER_KEYS = tuple(f.name for f in fields(TrainerConfig))

@@ -186,7 +186,8 @@ def run_job(cfg: DictConfig, job_dir: str | Path, overrides: list[str], choices:
     job_dir = Path(job_dir)
     job_dir.mkdir(parents=True, exist_ok=True)
     config = OmegaConf.to_container(cfg, resolve=True)
-    refused = refusal_of(job_dir, config)
+    foreign = foreign_files(job_dir)
+    refused = ownership_refusal(job_dir, foreign) if foreign else None
     lock = JobLock(job_dir)
     holder = None if refused else lock.acquire()
     if holder:
@@ -206,6 +207,10 @@ def _run_locked(cfg: DictConfig, config: dict, job_dir: Path, overrides: list[st
     """run_job once this process holds the job folder."""
     old = records.read_record(job_dir)
     if records.is_complete(old):
+        other = other_config(job_dir, old, config)
+        if other:
+            log.error("REFUSED %s: %s", label, other)
+            return REFUSED
         log.info("skip %s: complete record in %s (test acc %.2f%%)", label, job_dir,
                  100 * old["metrics"]["test_acc"])
         return "skipped"
@@ -252,14 +257,10 @@ def _run_locked(cfg: DictConfig, config: dict, job_dir: Path, overrides: list[st
     return records.COMPLETED
 
 
-def refusal_of(job_dir: Path, config: dict) -> str | None:
-    """Why this job must not run in job_dir (None when it may): the folder holds files ablate did not write, or
-    a complete record of another config (which must never be reported as this job's result)."""
-    foreign = foreign_files(job_dir)
-    if foreign:
-        return ownership_refusal(job_dir, foreign)
-    old = records.read_record(job_dir)
-    if not records.is_complete(old) or not isinstance(old.get("config"), dict):
+def other_config(job_dir: Path, old: dict, config: dict) -> str | None:
+    """Why job_dir's complete record `old` is not this config's result (None when it is): its identity differs
+    in a key both hold. Such a record must never be reported as this job's."""
+    if not isinstance(old.get("config"), dict):
         return None
     diffs = conflicts(identity(old["config"]), identity(config))
     if not diffs:
