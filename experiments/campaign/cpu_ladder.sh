@@ -47,17 +47,21 @@ for seed in 1 2; do
     python -m ablate experiment=ladder seed=$seed $COMMON hydra.sweep.dir="$LIVE/ladder"
     python -m ablate -m aug=none schedule=cosine seed=$seed $COMMON hydra.sweep.dir="$LIVE/readme_2x2"
 done
-# 5. the ResNet-18 recipe (CIFAR stem, about 94% on a GPU), seed 0: about 6 h here in bf16 + channels_last
-python -m ablate experiment=resnet18_94 seed=0 $COMMON hydra.sweep.dir="$LIVE/resnet18_94"
-# 5b. issue 30's run 3, what one more round of the copy's compression costs (four 20-epoch runs, cheap): rung 2 of
+# 5a. issue 30's run 3, what one more round of the copy's compression costs (four 20-epoch runs, cheap): rung 2 of
 #     the 20-epoch ladder, seeds 0-1, on the copy as it is and on it re-encoded once more as JPEG quality 75, 4:2:0.
+#     fp32 on both sides: native on every CPU (bf16 is emulated, 3x slower, on one without AMX or AVX512-BF16, such
+#     as the AMD EPYC of family 25 model 1, AVX2 only), so a pair split across two machines stays one precision.
 #     The two differ only in data.root (placement), so they go to two sweep folders and jpeg_delta.py compares them.
 DATA2=${DATA2:-/root/data_jpeg2}
 [ -f "$DATA2/cifar-10-batches-py/test_batch" ] || python experiments/campaign/reencode_jpeg.py "$DATA" "$DATA2"
-python -m ablate -m experiment=ladder_short rung=2_cosine seed=0,1 trainer.precision=bf16 $COMMON \
+python -m ablate -m experiment=ladder_short rung=2_cosine seed=0,1 trainer.precision=fp32 $COMMON \
     hydra.sweep.dir="$LIVE/jpeg_copy_once"
-python -m ablate -m experiment=ladder_short rung=2_cosine seed=0,1 trainer.precision=bf16 data.root="$DATA2" $PLACE \
+python -m ablate -m experiment=ladder_short rung=2_cosine seed=0,1 trainer.precision=fp32 data.root="$DATA2" $PLACE \
     hydra.sweep.dir="$LIVE/jpeg_copy_twice"
+# 5. the ResNet-18 recipe (CIFAR stem, about 94% on a GPU), seed 0: about 6 h in bf16 + channels_last on an AMX
+#    Xeon, far more in fp32 on a CPU without native bf16 (precision=auto picks fp32 there); after the cheap pair
+#    above, which one session completes, since a new machine loses the live checkpoint
+python -m ablate experiment=resnet18_94 seed=0 $COMMON hydra.sweep.dir="$LIVE/resnet18_94"
 # 5c. issue 30's run 2, does the lesson's ~88% come with width: the top rung at 64-128-256-512, 100 epochs, seed 0
 python -m ablate experiment=ladder rung=2_cosine 'model.widths=[64,128,256,512]' seed=0 $COMMON \
     hydra.sweep.dir="$LIVE/ladder_widths64"

@@ -15,13 +15,15 @@ from pathlib import Path
 from ablate.report.stats import t_interval, welch
 
 
-def accuracies(sweep: Path) -> dict[int, float]:
-    out = {}
+def accuracies(sweep: Path) -> tuple[dict[int, float], set[str]]:
+    """Final-epoch test accuracy (%) per seed of the sweep's completed records, and the precisions that ran."""
+    out, precisions = {}, set()
     for rec in sorted(sweep.glob("*/results.json")):
         r = json.loads(rec.read_text())
         if r.get("status") == "completed":
             out[int(r["seed"])] = 100 * r["metrics"]["test_acc"]
-    return out
+            precisions.add(str(r.get("precision") or r["config"]["trainer"]["precision"]))
+    return out, precisions
 
 
 def main(argv=None) -> str:
@@ -30,11 +32,14 @@ def main(argv=None) -> str:
     p.add_argument("twice", type=Path)
     p.add_argument("--out", type=Path)
     args = p.parse_args(argv)
-    once, twice = accuracies(args.once), accuracies(args.twice)
+    (once, p_once), (twice, p_twice) = accuracies(args.once), accuracies(args.twice)
     if len(once) < 2 or len(twice) < 2:
         raise SystemExit(f"need two completed seeds a side: {len(once)} and {len(twice)} (runs still training?)")
+    if p_once != p_twice or len(p_once) > 1:
+        raise SystemExit(f"the two sides ran at different precisions ({sorted(p_once)} and {sorted(p_twice)}): "
+                         "rerun one side so both are one precision")
     lines = ["# One more round of JPEG quality 75 (4:2:0) on the offline CIFAR-10 copy", "",
-             "Rung 2 of the 20-epoch ladder (`experiment=ladder_short rung=2_cosine`, bf16), final-epoch test accuracy "
+             f"Rung 2 of the 20-epoch ladder (`experiment=ladder_short rung=2_cosine`, {p_once.pop()}), final-epoch test accuracy "
              "(%), on the JPEG copy as it is and on the same copy re-encoded once more "
              "(`experiments/campaign/reencode_jpeg.py`):", "",
              "| copy | seeds | test acc % per seed | mean [95% CI] |", "|---|---|---|---|"]
