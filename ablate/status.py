@@ -8,7 +8,6 @@ the sweep runs or after it, on any launcher's sweep folder (basic, joblib, submi
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import time
 from pathlib import Path
@@ -17,30 +16,35 @@ import pandas as pd
 
 from ablate.job.checkpoint import CHECKPOINT
 from ablate.job.progress import typical_epoch_seconds
+from ablate.record.files import read_history
 from ablate.record.sweep import load_runs
 
 RUNNING_WITHIN = 3.0   # a job whose history changed within this many epoch-times is running
 
 
 def _history(job: Path) -> list[dict]:
-    try:
-        with open(job / "history.csv", newline="") as f:
-            return list(csv.DictReader(f))
-    except OSError:
-        return []
+    rows, problem = read_history(job)
+    if problem:
+        print(f"note: {problem}", file=sys.stderr)
+    return rows
 
 
 def _total_epochs(job: Path, record: dict | None) -> int | None:
     cfg = (record or {}).get("config")
     if not cfg and (job / ".hydra" / "config.yaml").is_file():
         from omegaconf import OmegaConf
-        cfg = OmegaConf.to_container(OmegaConf.load(job / ".hydra" / "config.yaml"))
-    return ((cfg or {}).get("trainer") or {}).get("epochs")
+        try:
+            cfg = OmegaConf.to_container(OmegaConf.load(job / ".hydra" / "config.yaml"))
+        except Exception:  # noqa: BLE001 - an unreadable config only hides the job's epoch total
+            print(f"note: {job / '.hydra' / 'config.yaml'} cannot be read: its epoch total shows '?'", file=sys.stderr)
+            cfg = None
+    epochs = ((cfg if isinstance(cfg, dict) else {}).get("trainer") or {}).get("epochs")
+    return epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else None
 
 
 def _seconds_per_epoch(history: list[dict]) -> float | None:
     """The typical epoch time, leaving out epochs stretched by a pause or a warm-up (`typical_epoch_seconds`)."""
-    return typical_epoch_seconds([float(r["epoch_seconds"]) for r in history if r.get("epoch_seconds")])
+    return typical_epoch_seconds([r["epoch_seconds"] for r in history if r.get("epoch_seconds")])
 
 
 def job_status(row: dict, now: float) -> dict:
@@ -64,11 +68,11 @@ def job_status(row: dict, now: float) -> dict:
             status = "stopped"
     if status in ("stopped", "interrupted") and (job / CHECKPOINT).exists():
         status += " (resumable)"
-    val = history[-1].get("val_acc") if history else None
+    val = history[-1].get("val_acc") if history else None       # a number, or None
     done_in = (record or {}).get("wall_seconds") if status == "completed" else None
     return {"config": row["config"], "seed": row["seed"], "status": status,
             "epoch": None,                                          # reached/total, once totals are borrowed
-            "val_acc": f"{100 * float(val):.2f}" if val not in (None, "", "nan") else "-",
+            "val_acc": f"{100 * val:.2f}" if val is not None else "-",
             "s/epoch": f"{per_epoch:.0f}" if per_epoch else "-",
             "eta": time.strftime("%H:%M", time.localtime(now + eta)) + f" ({eta / 60:.0f} min)" if eta else "-",
             "_eta_s": eta, "_job_s": done_in, "_left": 1 - reached / total if total else 1.0, "_total": total,

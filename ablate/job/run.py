@@ -214,6 +214,9 @@ def _run_locked(cfg: DictConfig, config: dict, job_dir: Path, overrides: list[st
         log.info("skip %s: complete record in %s (test acc %.2f%%)", label, job_dir,
                  100 * old["metrics"]["test_acc"])
         return "skipped"
+    if isinstance(old, dict) and old.get("status") == records.COMPLETED:
+        log.warning("%s: its record %s cannot be read (%s): the job runs again", label, job_dir / records.RESULTS,
+                    records.read_problem(old))
     claim(job_dir)                   # before the job writes anything here
     record = records.new_record(cfg.seed, config, overrides, choices, label, job_num)
     remove_stale_temps(job_dir)      # left by a job killed mid-write (SIGKILL); this job's folder is its own

@@ -45,6 +45,87 @@ def record_problems(record: dict) -> list[str]:
     return missing
 
 
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _list_of(v, ok) -> bool:
+    return isinstance(v, list) and all(ok(x) for x in v)
+
+
+# what the readers (report, status, a rerun's skip) take from a record, and the shape each must have: a record that
+# breaks one is listed as unreadable, naming the field, instead of failing the whole report
+_READ_SHAPES = (
+    ("status", lambda v: v is None or isinstance(v, str), "a string"),
+    ("seed", lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool)), "an integer"),
+    ("config", lambda v: isinstance(v, dict), "a mapping"),
+    ("overrides", lambda v: _list_of(v, lambda x: isinstance(x, str)), "a list of strings"),
+    ("choices", lambda v: isinstance(v, dict), "a mapping"),
+    ("metrics", lambda v: isinstance(v, dict), "a mapping"),
+    ("confusion_matrix", lambda v: _list_of(v, lambda row: _list_of(row, _number) and len(row) == len(v)),
+     "a square list of lists of numbers"),
+    ("class_names", lambda v: _list_of(v, lambda x: isinstance(x, (str, int))), "a list of names"),
+    ("timing", lambda v: isinstance(v, dict) and all(x is None or _number(x) for x in v.values()),
+     "a mapping of numbers"),
+    ("env", lambda v: isinstance(v, dict), "a mapping"),
+)
+
+
+def read_problem(record) -> str | None:
+    """Why the readers cannot use this record (None when it can): not a JSON object, a field of the wrong shape,
+    a completed record without its test accuracy. Fields a record lacks are not problems (older records lack
+    some), except metrics.test_acc in a completed one: every table is about it."""
+    if not isinstance(record, dict):
+        return f"it holds a JSON {type(record).__name__}, not an object"
+    for key, ok, shape in _READ_SHAPES:
+        if key in record and not ok(record[key]):
+            return f"its `{key}` is {record[key]!r:.60}, not {shape}"
+    metrics = record.get("metrics") or {}
+    bad = {k: v for k, v in metrics.items() if k not in ("per_class_acc", "reliability") and v is not None
+           and not _number(v)}
+    if bad:
+        k = next(iter(bad))
+        return f"its `metrics.{k}` is {bad[k]!r:.60}, not a number"
+    if "per_class_acc" in metrics and not _list_of(metrics["per_class_acc"], lambda x: x is None or _number(x)):
+        return f"its `metrics.per_class_acc` is {metrics['per_class_acc']!r:.60}, not a list of numbers"
+    if record.get("status") == COMPLETED and not _number(metrics.get("test_acc")):
+        return "it says completed but has no `metrics.test_acc`"
+    return None
+
+
+def read_history(job_dir: str | Path) -> tuple[list[dict], str | None]:
+    """history.csv as rows of numbers (a value that is not one reads None), in epoch order, and what was wrong
+    with the file, if anything: a row without a whole epoch number is left out, a file that is not text is
+    read as no history. Missing file: no rows, no problem."""
+    path = Path(job_dir) / HISTORY
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            raw = list(csv.DictReader(f))
+    except FileNotFoundError:
+        return [], None
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        return [], f"{path} cannot be read as a history ({type(e).__name__}): it is left out"
+
+    def num(v):
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            return None
+        return x if math.isfinite(x) else None
+
+    rows, dropped = [], 0
+    for r in raw:
+        row = {k: num(v) for k, v in r.items() if k is not None}
+        epoch = row.get("epoch")
+        if epoch is None or epoch != int(epoch) or epoch < 1:
+            dropped += 1
+            continue
+        rows.append({**row, "epoch": int(epoch)})
+    rows.sort(key=lambda r: r["epoch"])
+    problem = f"{path}: {dropped} row(s) without an epoch number left out" if dropped else None
+    return rows, problem
+
+
 def _clean(obj):
     """JSON has no NaN: write null instead."""
     if isinstance(obj, float) and not math.isfinite(obj):
@@ -84,7 +165,8 @@ def read_record(job_dir: str | Path) -> dict | None:
 
 
 def is_complete(record: dict | None) -> bool:
-    return bool(record) and record.get("status") == COMPLETED and "metrics" in record
+    """A completed record the readers can use (read_problem finds nothing wrong with it)."""
+    return isinstance(record, dict) and record.get("status") == COMPLETED and read_problem(record) is None
 
 
 def write_predictions(path: str | Path, predicted, confidence, label) -> None:

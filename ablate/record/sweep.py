@@ -1,7 +1,6 @@
 """Sweep folders -> pandas: one row per run (completed, failed, interrupted or missing), and histories."""
 from __future__ import annotations
 
-import csv
 from itertools import product
 import logging
 from pathlib import Path
@@ -166,7 +165,8 @@ def load_runs(sweep_dirs, include_missing: bool = True) -> pd.DataFrame:
                 continue
             rec = records.read_record(path.parent)
             seen.add(path.parent.resolve())
-            rows.append(_record_row(path.parent, rec, sweep) if isinstance(rec, dict) else _unreadable_row(sweep, path))
+            problem = "it is empty, truncated or not JSON" if rec is None else records.read_problem(rec)
+            rows.append(_unreadable_row(sweep, path, problem, rec) if problem else _record_row(path.parent, rec, sweep))
         if not include_missing:
             continue
         # started jobs (Hydra wrote .hydra/) without a record yet: running, or killed
@@ -179,7 +179,9 @@ def load_runs(sweep_dirs, include_missing: bool = True) -> pd.DataFrame:
                 rows.append(_missing_row(sweep, job, ov, "missing (started, no record)"))
         try:
             jobs = expected_job_dirs(sweep)
-        except Exception:  # noqa: BLE001 - an unusual sweeper grammar: report what is there
+        except Exception as e:  # noqa: BLE001 - an unusual sweeper grammar or a damaged file: report what is there
+            log.warning("the jobs %s asked for cannot be read from its multirun.yaml (%s): jobs that never "
+                        "started are not listed as missing", sweep, str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__)
             jobs = []
         for job, ov in jobs:
             if job.resolve() not in seen:
@@ -254,15 +256,26 @@ def _read_overrides(hydra_dir: Path) -> list[str]:
         return []
 
 
-def _unreadable_row(sweep: Path, path: Path) -> dict:
-    """A results.json that cannot be read (empty, truncated, not a JSON object): listed as unreadable under the
-    job's own overrides (from .hydra/), said once on the terminal, and kept out of every table."""
-    overrides = _read_overrides(path.parent / ".hydra")
-    what = f"{path} cannot be read as a run record (empty, truncated or not a JSON object)"
-    log.warning("%s: it is left out of the tables; run the same command again to redo that job", what)
+def _unreadable_row(sweep: Path, path: Path, problem: str, rec) -> dict:
+    """A results.json the readers cannot use (empty, truncated, not a JSON object, a field of the wrong shape):
+    listed as unreadable under the job's own overrides (from the record, else .hydra/, else the folder's name,
+    which Hydra makes of them), said once on the terminal naming the file and the field, and kept out of every
+    table but the list of runs."""
+    overrides = rec.get("overrides") if isinstance(rec, dict) else None
+    if not (isinstance(overrides, list) and all(isinstance(o, str) for o in overrides)):
+        overrides = _read_overrides(path.parent / ".hydra") or _dirname_overrides(path.parent.name)
+    what = f"{path} cannot be read as a run record: {problem}"
+    log.warning("%s. It is left out of the tables; run the same command again to redo that job", what)
     row = _missing_row(sweep, path.parent, overrides, what)
     row["status"] = "unreadable"
     return row
+
+
+def _dirname_overrides(name: str) -> list[str]:
+    """A job folder's name as Hydra makes it (override_dirname: key=value joined by commas), split back; a name
+    that is not of that form gives none."""
+    parts = name.split(",")
+    return parts if all("=" in p for p in parts) else []
 
 
 def _missing_row(sweep: Path, job: Path, overrides: list[str], status: str) -> dict:
@@ -274,14 +287,13 @@ def _missing_row(sweep: Path, job: Path, overrides: list[str], status: str) -> d
 
 
 def load_histories(runs: pd.DataFrame) -> pd.DataFrame:
-    """Long table of every completed run's history.csv, with its config and seed."""
+    """Long table of every completed run's history.csv, with its config and seed; a bad file or row is said
+    once, naming the file, and left out."""
     frames = []
     for row in runs[runs.status == records.COMPLETED].itertuples():
-        path = Path(row.run_dir) / records.HISTORY
-        if not path.is_file():
-            continue
-        with open(path, newline="") as f:
-            data = list(csv.DictReader(f))
+        data, problem = records.read_history(row.run_dir)
+        if problem:
+            log.warning(problem)
         if not data:
             continue
         h = pd.DataFrame(data).apply(pd.to_numeric, errors="coerce")

@@ -22,11 +22,14 @@ def main(argv=None) -> int:
     p.add_argument("--reference", metavar="FILE", help="a YAML file of published test accuracies (%%) per "
                                                        "configuration to compare with (see ablate/report/reference.py)")
     args = p.parse_args(argv)
+    problems: list[str] = []
     try:
         out = write_report(args.sweep_dirs, args.baseline, args.ladder, args.out, figures=not args.no_figures,
-                           reference=args.reference, echo=print)
-    except (FileNotFoundError, ValueError) as e:
+                           reference=args.reference, echo=print, problems=problems)
+    except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"report: {out / 'report.md'}")
-    return 0
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    return 1 if problems else 0

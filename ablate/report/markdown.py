@@ -1,6 +1,7 @@
 """Write a Report to disk: CSV, Markdown and LaTeX tables, PNG + SVG figures, and report.md around them."""
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Callable
@@ -12,6 +13,7 @@ from ablate.record.metrics import PERCENT_COLUMNS
 from ablate.record.provenance import environment
 from ablate.report import classes, figures, gallery, tables
 from ablate.report.build import Report, build
+from ablate.report.reference import load_reference
 from ablate.report.glance import glance, interval, ladder_overview, other_metrics_overview, overview, \
     reference_figures
 
@@ -48,15 +50,39 @@ def _label(report: Report, df: pd.DataFrame, cols=("config", "from", "to")) -> p
 
 def write_report(sweep_dirs, baseline: str | None = None, ladder: list[str] | None = None,
                  out: str | Path | None = None, figures: bool = True, reference: str | Path | None = None,
-                 echo: Callable[[str], None] | None = None) -> Path:
+                 echo: Callable[[str], None] | None = None, problems: list[str] | None = None) -> Path:
     """Write report.md, the CSV / Markdown / LaTeX tables and the figures; return the output folder.
-    echo: given the at-a-glance table as text (print, a logger), for the terminal."""
+    echo: given the at-a-glance table as text (print, a logger), for the terminal. problems: where given, a
+    reference file that cannot be read is appended to it (the report is made without that comparison);
+    otherwise it raises. An output folder that cannot be written raises OSError naming it, before any record
+    is read."""
     sweep_dirs = [sweep_dirs] if isinstance(sweep_dirs, (str, Path)) else list(sweep_dirs)
-    out = Path(out) if out else Path(sweep_dirs[0]) / "report"
+    out = writable_folder(Path(out) if out else Path(sweep_dirs[0]) / "report")
+    if reference is not None and problems is not None:
+        try:
+            load_reference(reference)
+        except (OSError, ValueError) as e:
+            problems.append(f"{e} (the report is made without the reference comparison)")
+            reference = None
     report = build(sweep_dirs, baseline, ladder, reference)
     write(report, out, sweep_dirs, figures=figures)
     if echo is not None:
         echo(glance(report))
+    return out
+
+
+def writable_folder(out: Path) -> Path:
+    """The report's folder, made if missing, after checking that it can be written: a clear OSError otherwise."""
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"the report's folder {out} is a file: pass --out with a folder (or move the file)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".ablate-write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise PermissionError(f"the report cannot be written to {out} ({e.strerror or e}): pass --out with a "
+                              f"folder you can write") from None
     return out
 
 

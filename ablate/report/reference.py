@@ -22,7 +22,12 @@ def load_reference(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"reference file {path} not found: pass a YAML file with `source` and `test_acc`")
-    data = OmegaConf.to_container(OmegaConf.load(path))
+    try:
+        data = OmegaConf.to_container(OmegaConf.load(path))
+    except Exception as e:  # noqa: BLE001 - YAML's and OmegaConf's errors: say which file, and where
+        first = str(e).strip().splitlines()
+        raise ValueError(f"reference file {path} is not valid YAML ({' '.join(first[-2:]) if first else e}): "
+                         f"write `source: ...` and `test_acc:` with one `CONFIG: PERCENT` line each") from None
     figures = data.get("test_acc") if isinstance(data, dict) else None
     if not isinstance(figures, dict) or not figures:
         raise ValueError(f"{path} has no `test_acc` mapping: write `test_acc:` then one `CONFIG: PERCENT` line "
