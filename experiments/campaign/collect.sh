@@ -22,6 +22,12 @@ copy() {   # copy LIVE_SWEEP DEST: completed jobs only
         [ -f "$launch" ] || continue
         if [ ! -f "$dest/multirun.yaml" ]; then cp "$launch" "$dest/multirun.yaml"; continue; fi
         for have in "$dest"/multirun*.yaml; do cmp -s "$launch" "$have" && continue 2; done
+        # a relaunch that asks for no job the committed launches do not (a resume, all skipped) is not kept
+        python -c "import sys; from pathlib import Path; from ablate.record.sweep import expected_job_dirs, \
+expected_jobs; from omegaconf import OmegaConf; d = Path(sys.argv[2]); \
+have = {j.name for j, _ in expected_job_dirs(d)}; \
+sys.exit(0 if {j.name for j, _ in expected_jobs(OmegaConf.load(sys.argv[1]), d)} <= have else 1)" \
+            "$launch" "$dest" && continue
         n=1; while [ -f "$dest/multirun.$n.yaml" ]; do n=$((n + 1)); done
         cp "$launch" "$dest/multirun.$n.yaml"
     done
