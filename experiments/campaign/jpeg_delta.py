@@ -22,7 +22,7 @@ def accuracies(sweep: Path) -> tuple[dict[int, float], set[str]]:
         r = json.loads(rec.read_text())
         if r.get("status") == "completed":
             out[int(r["seed"])] = 100 * r["metrics"]["test_acc"]
-            precisions.add(str(r.get("precision") or r["config"]["trainer"]["precision"]))
+            precisions.add(str((r.get("env") or {}).get("precision") or r["config"]["trainer"]["precision"]))
     return out, precisions
 
 
