@@ -5,6 +5,7 @@ of the same command retries exactly the jobs that did not complete.
 """
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import random
@@ -48,9 +49,27 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _disk_error(e: BaseException) -> OSError | None:
+    """The OSError of a full disk or a quota behind e, however deep in its chain (torch.save reports ENOSPC as
+    'RuntimeError: [enforce fail at inline_container.cc...] unexpected pos', the real cause only chained)."""
+    seen = set()
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT):
+            return e
+        e = e.__cause__ or e.__context__
+    return None
+
+
 def describe_error(e: BaseException) -> str:
     if isinstance(e, AblateError):
         return str(e)
+    disk = _disk_error(e)
+    if disk is not None:
+        where = f" writing {disk.filename}" if disk.filename else ""
+        return (f"no space left on the disk{where} ({disk.strerror}): free space there (or point hydra.sweep.dir "
+                f"at a larger disk), then run the same command again; the last checkpoint written whole, if any, is kept, "
+                f"so the job resumes from it")
     if is_out_of_memory(e):
         return f"out of memory ({str(e).splitlines()[0]}): lower trainer.batch_size or use trainer.precision=bf16"
     return f"{type(e).__name__}: {e}"
@@ -278,9 +297,14 @@ def _write_failed(record: dict, job_dir: Path, error: Exception, label: str) -> 
     """The failed record, with the reason and the traceback; the log says why."""
     message = describe_error(error)
     record.update(status=records.FAILED, error=message, traceback=traceback.format_exc())
-    records.write_json_atomic(job_dir / records.RESULTS, record)
-    if not isinstance(error, AblateError):
+    if not isinstance(error, AblateError) and _disk_error(error) is None:
         log.error("%s", traceback.format_exc().rstrip())
+    try:
+        records.write_json_atomic(job_dir / records.RESULTS, record)
+    except OSError as e:     # the disk that failed the job may not hold its record either: say so, go on
+        log.error("FAILED %s: %s (and its failed record could not be written to %s: %s)", label, message,
+                  job_dir / records.RESULTS, e.strerror or e)
+        return
     log.error("FAILED %s: %s", label, message)
 
 
@@ -289,9 +313,10 @@ def _write_completed(record: dict, job_dir: Path, label: str) -> str:
     try:
         records.write_json_atomic(job_dir / records.RESULTS, record)
     except OSError as e:   # disk full, folder gone or read-only: this job fails, the sweep goes on
+        then = ("the checkpoint is kept, so it resumes" if (job_dir / CHECKPOINT).exists() else
+                "it trains again: trainer.checkpoint_every=0 kept no checkpoint")
         log.error("FAILED %s: its record cannot be written to %s (%s): free space or fix the folder's "
-                  "permissions, then run the same command again (the checkpoint is kept, so it resumes)",
-                  label, job_dir / records.RESULTS, e)
+                  "permissions, then run the same command again (%s)", label, job_dir / records.RESULTS, e, then)
         return records.FAILED
     m, t = record["metrics"], record["timing"]
     tta = f" (tta {m['test_acc_tta']:.2%})" if m.get("test_acc_tta") is not None else ""
