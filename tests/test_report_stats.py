@@ -218,7 +218,7 @@ def test_interval_of_an_accuracy_stays_within_0_and_1(tmp_path):
     assert r.summary.test_acc_ci_high.iloc[0] == 1.0 and r.summary.test_acc_ci_low.iloc[0] < 0.99
 
 
-def test_against_reference_figures_by_hand(tmp_path):
+def test_against_reference_figures_by_hand(tmp_path, capsys):
     sweep = write_sweep(tmp_path / "s", {"aug=none": BASE, "aug=cropflip": AUG, "aug=flip": [0.5]})
     ref = tmp_path / "ref.yaml"
     low, high = stats.t_interval(pd.Series(BASE), bounds=(0.0, 1.0))[2:]
@@ -236,7 +236,14 @@ def test_against_reference_figures_by_hand(tmp_path):
     table = pd.read_csv(write_report(sweep, reference=ref) / "reference.csv")
     assert table.reference_is.tolist() == [NOT_MATCHED]   # listed, not dropped
     ref.write_text("test_acc:\n  aug=none: 0.7\n  aug=flip: 170\n")
-    assert report_main([str(sweep), "--reference", str(ref)]) == 2     # a percentage over 100: named, not used
+    # a percentage over 100: named, not used; the rest of the report is still made (exit 1: a problem was said)
+    (sweep / "report" / "report.md").unlink()
+    capsys.readouterr()
+    assert report_main([str(sweep), "--reference", str(ref)]) == 1
+    err = capsys.readouterr().err
+    assert str(ref) in err and "170" in err
+    text = (sweep / "report" / "report.md").read_text()
+    assert "Against the reference figures" not in text and "aug=cropflip" in text
 
 
 def test_ladder_overview_by_hand(tmp_path):

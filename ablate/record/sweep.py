@@ -153,12 +153,19 @@ def expected_jobs(cfg, sweep: Path) -> list[tuple[Path, list[str]]]:
     return jobs
 
 
+def sweep_folders(sweep_dirs) -> list[Path]:
+    """The sweep folders as paths, each checked to be a folder: FileNotFoundError naming the first that is not."""
+    folders = list(map(Path, [sweep_dirs] if isinstance(sweep_dirs, (str, Path)) else sweep_dirs))
+    for sweep in folders:
+        if not sweep.is_dir():
+            raise FileNotFoundError(f"{sweep} is not a folder: pass the sweep folder that holds the job folders")
+    return folders
+
+
 def load_runs(sweep_dirs, include_missing: bool = True) -> pd.DataFrame:
     """One row per run found under the sweep folders, plus rows for jobs that were expected but have no record."""
     rows = []
-    for sweep in map(Path, [sweep_dirs] if isinstance(sweep_dirs, (str, Path)) else sweep_dirs):
-        if not sweep.is_dir():
-            raise FileNotFoundError(f"{sweep} is not a folder: pass the sweep folder that holds the job folders")
+    for sweep in sweep_folders(sweep_dirs):
         seen = set()
         for path in sorted(sweep.rglob(records.RESULTS)):
             if "report" in path.relative_to(sweep).parts:

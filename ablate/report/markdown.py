@@ -11,6 +11,7 @@ import pandas as pd
 
 from ablate.record.metrics import PERCENT_COLUMNS
 from ablate.record.provenance import environment
+from ablate.record.sweep import sweep_folders
 from ablate.report import classes, figures, gallery, tables
 from ablate.report.build import Report, build
 from ablate.report.reference import load_reference
@@ -56,8 +57,8 @@ def write_report(sweep_dirs, baseline: str | None = None, ladder: list[str] | No
     reference file that cannot be read is appended to it (the report is made without that comparison);
     otherwise it raises. An output folder that cannot be written raises OSError naming it, before any record
     is read."""
-    sweep_dirs = [sweep_dirs] if isinstance(sweep_dirs, (str, Path)) else list(sweep_dirs)
-    out = writable_folder(Path(out) if out else Path(sweep_dirs[0]) / "report")
+    sweep_dirs = sweep_folders(sweep_dirs)     # a mistyped sweep folder is named, not made by the report's mkdir
+    out = writable_folder(Path(out) if out else sweep_dirs[0] / "report")
     if reference is not None and problems is not None:
         try:
             load_reference(reference)
