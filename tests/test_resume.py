@@ -196,17 +196,23 @@ def test_init_from_a_mismatching_model_names_the_problem(make_cfg, tmp_path):
 
 
 def test_submitit_requeue_completes_a_job_across_time_limits(ablate_cli, tmp_path):
-    # submitit_local signals the job 30 s before its 1-minute limit and requeues it. The job needs ~50 s of
-    # training on an idle 2-core machine (10 epochs of ~5 s): two slots or more; a loaded machine needs more
-    # slots (submitit_local restarts a job at most 6 times), and each slot still completes at least one epoch
+    # A job of 3 epochs that is preempted after each epoch it trains (tests/requeue_each_epoch.py sends it the
+    # signal submitit_local sends at a time limit) needs exactly 3 slots: 2 requeues by construction, on a fast
+    # machine or a loaded one (submitit_local restarts a job at most 6 times; its own limit, an hour, never comes)
     sweep = tmp_path / "sweep"
-    res = ablate_cli(["-m", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=1",
+    env = {"PYTHONPATH": os.pathsep.join([os.path.dirname(__file__), os.environ.get("PYTHONPATH", "")])}
+    res = ablate_cli(["-m", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=60",
                       "+hydra.launcher.max_num_timeout=20",
-                      *TINY, "data.num_train=30000", "data.num_test=200", "data.val_size=100", "trainer.epochs=10",
-                      f"hydra.sweep.dir={sweep}"], cwd=tmp_path, timeout=1500)
+                      "+hydra.callbacks.requeue._target_=requeue_each_epoch.RequeueAfterEachEpoch",
+                      "+hydra.callbacks.requeue.epochs=3",
+                      *TINY, "data.num_train=600", "data.num_test=200", "data.val_size=100", "trainer.epochs=3",
+                      f"hydra.sweep.dir={sweep}"], cwd=tmp_path, timeout=1500, env=env)
     assert res.returncode == 0, res.stdout + res.stderr
     (rec,) = records_of(sweep).values()
-    assert rec["status"] == "completed" and len(rec["resumed_from_epochs"]) >= 1, rec.get("resumed_from_epochs")
+    assert rec["status"] == "completed" and rec["resumed_from_epochs"] == [1, 2], rec.get("resumed_from_epochs")
     job_dir = next(p.parent for p in sweep.rglob("results.json"))
     history = (job_dir / "history.csv").read_text().strip().splitlines()
-    assert [int(line.split(",")[0]) for line in history[1:]] == list(range(1, 11))
+    assert [int(line.split(",")[0]) for line in history[1:]] == [1, 2, 3]
+    preempted = {line for p in sweep.rglob("*_log.*") for line in p.read_text().splitlines()
+                 if line.startswith("submitit WARNING") and "this job is preempted" in line}   # each log has it
+    assert len(preempted) == 2, preempted
