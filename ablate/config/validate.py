@@ -32,10 +32,9 @@ def _need(cond: bool, key: str, value, what: str, example: str) -> None:
 
 
 CHECKS = checks("trainer") + checks("data") + [
-    # key, predicate, description, example (the trainer's and the data's shared keys' come from their schema)
-    ("optim.lr", lambda v: _is_num(v) and v > 0, "a positive number", "0.1"),
-    ("optim.weight_decay", lambda v: _is_num(v) and v >= 0, "a number >= 0", "5e-4"),
-    ("schedule.warmup_epochs", lambda v: _is_num(v) and v >= 0, "a number >= 0", "1"),
+    # key, predicate, description, example (the trainer's and the data's shared keys' come from their schema;
+    # optim's and schedule's types and ranges from OptimSettings' and ScheduleSettings' annotations, in
+    # ablate.job.spec; here only what crosses keys)
     ("seed", lambda v: _is_int(v) and v >= 0, "an integer >= 0", "0"),
 ]
 
@@ -62,10 +61,8 @@ def validate(cfg) -> None:
         ok = all(_is_num(m) and 0 < m < 1 for m in milestones) and list(milestones) == sorted(milestones)
         _need(ok, "schedule.milestones", list(milestones), "rising fractions of the run in (0, 1) (not epochs)",
               "[0.5,0.75]")
-    if "momentum" in cfg.optim:
-        m = cfg.optim.momentum
-        _need(_is_num(m) and 0 <= m < 1, "optim.momentum", m, "a number in [0, 1)", "0.9")
-    if cfg.optim.get("nesterov") and not (cfg.optim.get("momentum") or 0) > 0:
+    momentum = cfg.optim.get("momentum") or 0      # its type and range: OptimSettings', checked next
+    if cfg.optim.get("nesterov") is True and _is_num(momentum) and not momentum > 0:
         raise ConfigError("optim.nesterov=true needs optim.momentum > 0: set optim.momentum=0.9 "
                           "(or optim.nesterov=false)")
     if needs_root(cfg.data.name) and not cfg.data.get("root"):
