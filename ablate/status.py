@@ -8,6 +8,7 @@ the sweep runs or after it, on any launcher's sweep folder (basic, joblib, submi
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from pathlib import Path
@@ -39,7 +40,8 @@ def _total_epochs(job: Path, record: dict | None) -> int | None:
             print(f"note: {job / '.hydra' / 'config.yaml'} cannot be read: its epoch total shows '?'", file=sys.stderr)
             cfg = None
     epochs = ((cfg if isinstance(cfg, dict) else {}).get("trainer") or {}).get("epochs")
-    return epochs if isinstance(epochs, int) and not isinstance(epochs, bool) else None
+    ok = isinstance(epochs, (int, float)) and not isinstance(epochs, bool) and epochs > 0
+    return math.ceil(epochs) if ok else None      # trainer.epochs=9.9 runs 10 epochs (the last one partly)
 
 
 def _seconds_per_epoch(history: list[dict]) -> float | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ablate.data.augment import OPS, BatchAugment, crop, cutout, flip
+from ablate.data.augment import OPS, At, BatchAugment, crop, cutout, flip, takes_at
 from ablate.errors import ConfigError
 
 
@@ -54,7 +54,7 @@ def test_flip_rate_is_near_p_and_flips_whole_images():
 def test_every_op_keeps_dtype_shape_and_device(name, dtype):
     x = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8)
     x = x if dtype == torch.uint8 else x.float() / 255
-    y = OPS[name](x, torch.Generator().manual_seed(0))
+    y = OPS[name](x, torch.Generator().manual_seed(0), **({"at": At.whole(x)} if takes_at(OPS[name]) else {}))
     assert y.dtype == x.dtype and y.shape == x.shape and y.device == x.device
 
 

@@ -87,8 +87,8 @@ def empty_train_class(tmp_path):
 BAD_INPUTS = [
     # overrides, words the message must contain
     (["aug=nope"], ["aug", "nope"]),
-    (["trainer.epochs=abc"], ["trainer.epochs", "'abc'", "Integer"]),
-    (["trainer.epochs=0"], ["trainer.epochs", "positive integer"]),
+    (["trainer.epochs=abc"], ["trainer.epochs", "'abc'", "a positive number of epochs"]),
+    (["trainer.epochs=0"], ["trainer.epochs", "a positive number of epochs"]),
     (["trainer.batch_size=-8"], ["trainer.batch_size"]),
     (["optim.lr=0"], ["optim.lr", "a number > 0"]),
     (["optim.momentum=1.5"], ["optim.momentum", "< 1", "1.5"]),
@@ -110,7 +110,7 @@ BAD_INPUTS = [
     (["optim.lr=1e6"], ["diverged", "training loss", "optim.lr"]),
     (["model=resnet18", "model.freeze=no"], ["model.freeze must be true, false or a list", "'no'"]),
     (["model=resnet18", "model.pretrained=no"], ["model.pretrained must be true, false or a .pth"]),
-    (["trainer.tta=10crop"], ["trainer.tta", "'10crop'", "bool"]),
+    (["trainer.tta=10crop"], ["trainer.tta", "'10crop'", "true (flip), false or multicrop"]),
     (["schedule=step", "schedule.milestones=[2,3]"], ["schedule.milestones", "fractions of the run", "[0.5,0.75]"]),
     (["aug=flip", "aug.ops=[{op:flip,prob:0.5}]"], ["flip", "no parameter prob", "p"]),
     (["model.widht=3"], ["model.widht"]),

@@ -5,7 +5,7 @@ import torch
 import pytest
 
 from ablate.core.optim import build_optimizer, lr_factor
-from ablate.data.augment import BatchAugment
+from ablate.data.augment import At, BatchAugment
 from ablate.models import build_model
 from ablate.job.spec import JobSpec
 from ablate.config.validate import validate
@@ -45,7 +45,7 @@ def test_the_groups_offer_exactly_their_yaml_files_and_type_check_the_trainer(ma
         for group in groups:
             assert sorted(loader.get_group_options(group)) == options(group), group
     with pytest.raises(Exception) as err:
-        make_cfg(["trainer.epochs=abc"])
+        make_cfg(["trainer.batch_size=abc"])
     assert "could not be converted to Integer" in str(err.value.__cause__)
 
 
@@ -64,7 +64,7 @@ def test_aug_options_build_and_keep_shape(make_cfg, name):
     cfg = make_cfg([f"aug={name}"])
     aug = BatchAugment(cfg.aug.ops)
     x = torch.randint(0, 256, (8, 3, 32, 32), dtype=torch.uint8)
-    y = aug(x, torch.Generator().manual_seed(0))
+    y = aug(x, torch.Generator().manual_seed(0), At.whole(x))
     assert y.dtype == x.dtype and y.shape == x.shape
 
 

@@ -59,7 +59,7 @@ def test_history_and_metrics_have_the_documented_fields():
 def test_augmentation_is_applied_to_training_batches_only():
     calls = []
 
-    def spy(x, g):
+    def spy(x, g, at):
         calls.append(len(x))
         return x.flip(-1)
 

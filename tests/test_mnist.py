@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from ablate.data import load_dataset
-from ablate.data.augment import OPS
+from ablate.data.augment import OPS, At, takes_at
 from ablate.errors import ConfigError, DataError
 from ablate.models import MODELS, build_model
 from conftest import TINY
@@ -72,7 +72,8 @@ def test_a_model_that_cannot_take_the_input_says_so():
 @pytest.mark.parametrize("op", OPS.names())
 def test_every_augmentation_works_on_grey_batches(op):
     x = torch.randint(0, 256, (4, 1, 28, 28), dtype=torch.uint8)
-    assert OPS[op](x, torch.Generator().manual_seed(0)).shape == x.shape
+    at = {"at": At.whole(x)} if takes_at(OPS[op]) else {}
+    assert OPS[op](x, torch.Generator().manual_seed(0), **at).shape == x.shape
 
 
 def test_mnist_end_to_end_with_enhanced_cnn(ablate_cli, tmp_path):

@@ -118,7 +118,7 @@ def test_a_glob_sweep_expects_every_option_it_matches(tmp_path):
     jobs = expected_jobs(_launch(["aug=glob(c*)", "trainer.device=cpu"]), tmp_path)
     assert sorted(j.name for j, _ in jobs) == ["aug=cropflip", "aug=cropflip_jitter", "aug=cutmix", "aug=cutout"]
     jobs = expected_jobs(_launch(["schedule=glob(*,exclude=[none,step])"]), tmp_path)
-    assert sorted(j.name for j, _ in jobs) == ["schedule=cosine", "schedule=onecycle"]
+    assert sorted(j.name for j, _ in jobs) == ["schedule=cosine", "schedule=onecycle", "schedule=piecewise"]
 
 
 def test_an_unreadable_record_is_named_and_adds_no_phantom_configuration(tmp_path, caplog):

@@ -216,3 +216,17 @@ def test_submitit_requeue_completes_a_job_across_time_limits(ablate_cli, tmp_pat
     preempted = {line for p in sweep.rglob("*_log.*") for line in p.read_text().splitlines()
                  if line.startswith("submitit WARNING") and "this job is preempted" in line}   # each log has it
     assert len(preempted) == 2, preempted
+
+
+def test_a_checkpoint_older_than_a_new_config_key_still_resumes(make_cfg, tmp_path):
+    # a key added to the config since the checkpoint was written runs at its default, which is what the
+    # checkpoint's run did: resumed, as a complete record is reused (identity.conflicts), not refused
+    d = tmp_path / "job"
+    assert job(make_cfg, d, ["trainer.keep_checkpoint=true"]) == "completed"
+    (d / "results.json").unlink()                                # as if it had stopped after its last epoch
+    saved = torch.load(d / "checkpoint.pt", weights_only=False)
+    del saved["identity"]["optim.momentum"]                     # as if momentum had been added since
+    saved["identity_hash"] = "written-before-the-key"
+    torch.save(saved, d / "checkpoint.pt")
+    assert job(make_cfg, d, ["trainer.keep_checkpoint=true"]) == "completed"
+    assert json.loads((d / "results.json").read_text())["resumed_from_epochs"] == [3]

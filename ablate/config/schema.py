@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from numbers import Real
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 
 def _int(v) -> bool:
@@ -29,7 +29,8 @@ POSITIVE_INT = (lambda v: _int(v) and v > 0, "a positive integer", "10")
 
 @dataclass
 class TrainerConfig:
-    epochs: int = key(100, POSITIVE_INT)
+    # a fraction (e.g. 9.9) stops inside the last epoch, at ceil(epochs x steps per epoch) steps in all
+    epochs: Any = key(100, (lambda v: _num(v) and v > 0, "a positive number of epochs (e.g. 10, or 9.9)", "10"))
     batch_size: int = key(128, (POSITIVE_INT[0], "a positive integer", "512"))
     eval_batch_size: int = key(1024, (POSITIVE_INT[0], "a positive integer", "1024"))
     # auto: cuda when available, else cpu; or cpu, cuda, cuda:1, mps
@@ -39,7 +40,9 @@ class TrainerConfig:
     precision: str = key("auto", (lambda v: v in ("auto", "fp32", "bf16"), "auto, fp32 or bf16", "auto"))
     channels_last: bool = key(True)     # NHWC memory layout: 1.26x faster small_cnn training on the CPU (experiments/bench)
     compile: bool = key(False)          # torch.compile the model (under 10% faster on the CPU: off)
-    tta: bool = key(True)               # also report flip test-time-augmentation accuracy
+    # test-time augmentation also reported: true (flip), false, or multicrop (flip and 1-pixel shifts, 6 views:
+    # airbench94's; the record then holds the flip and the multi-crop accuracy both)
+    tta: Any = key(True, (lambda v: isinstance(v, bool) or v == "multicrop", "true (flip), false or multicrop", "multicrop"))
     deterministic: bool = key(False)    # torch.use_deterministic_algorithms (slower on GPU)
     cudnn_benchmark: bool = key(True)   # cuDNN autotuning on CUDA (off when deterministic)
     fused_optimizer: bool = key(True)   # one fused kernel for the optimizer step, where torch has one (CUDA; the CPU too)
@@ -57,6 +60,12 @@ class TrainerConfig:
     # trains, at the learning rate times unfreeze_lr_factor
     unfreeze_at: Optional[int] = key(None, (lambda v: v is None or (_int(v) and v >= 0), "null or an epoch count", "5"))
     unfreeze_lr_factor: float = key(0.1, (lambda v: _num(v) and v > 0, "a positive number", "0.1"))
+    # lookahead (airbench94's; core/lookahead.py): every lookahead_every steps the weights move into an average
+    # and reset to it, its decay lookahead_decay x (step / total)^lookahead_power; the final model is the average
+    lookahead: bool = key(False)
+    lookahead_every: int = key(5, POSITIVE_INT)
+    lookahead_decay: float = key(0.95 ** 5, (lambda v: _num(v) and 0 <= v <= 1, "a number in [0, 1]", "0.7738"))
+    lookahead_power: float = key(3.0, (lambda v: _num(v) and v >= 0, "a number >= 0", "3"))
 
 
 @dataclass

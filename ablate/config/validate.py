@@ -61,6 +61,14 @@ def validate(cfg) -> None:
         ok = all(_is_num(m) and 0 < m < 1 for m in milestones) and list(milestones) == sorted(milestones)
         _need(ok, "schedule.milestones", list(milestones), "rising fractions of the run in (0, 1) (not epochs)",
               "[0.5,0.75]")
+    if cfg.schedule.name == "piecewise":
+        knots, values = list(cfg.schedule.get("knots") or []), list(cfg.schedule.get("values") or [])
+        ok = len(knots) >= 2 and all(_is_num(k) for k in knots) and knots[0] == 0 and knots[-1] == 1 and \
+            all(a < b for a, b in zip(knots, knots[1:]))
+        _need(ok, "schedule.knots", knots, "fractions of the run rising from 0 to 1 (at least two)", "[0,0.23,1]")
+        if len(values) != len(knots):
+            raise ConfigError(f"schedule.values has {len(values)} entries and schedule.knots {len(knots)}: give one "
+                              f"lr multiplier per knot, e.g. schedule.knots=[0,0.23,1] schedule.values=[0.2,1,0.07]")
     momentum = cfg.optim.get("momentum") or 0      # its type and range: OptimSettings', checked next
     if cfg.optim.get("nesterov") is True and _is_num(momentum) and not momentum > 0:
         raise ConfigError("optim.nesterov=true needs optim.momentum > 0: set optim.momentum=0.9 "

@@ -31,6 +31,31 @@ def predict(model: torch.nn.Module, x: torch.Tensor, prepare: Callable[[torch.Te
     return torch.cat(out) if out else torch.zeros(0)
 
 
+def shifted(x: torch.Tensor, d: int) -> torch.Tensor:
+    """x moved by d pixels down and right (d < 0: up and left), reflecting at the borders (any dtype)."""
+    h, w = x.shape[-2:]
+
+    def source(n: int) -> torch.Tensor:
+        pos = (torch.arange(n, device=x.device) + d).abs()
+        return torch.where(pos > n - 1, 2 * (n - 1) - pos, pos)
+
+    return x.index_select(-2, source(h)).index_select(-1, source(w))
+
+
+MULTICROP = ((0, 0.25), (-1, 0.125), (1, 0.125))   # (shift, weight of the view and of its mirror): 6 views
+
+
+def multicrop_logits(logits: torch.Tensor, logits_flipped: torch.Tensor,
+                     predict_view: Callable[[int, bool], torch.Tensor]) -> torch.Tensor:
+    """airbench94's multi-crop test-time augmentation: the weighted mean of the logits of 6 views, the image and
+    its mirror (0.25 each) and both moved one pixel up-left and down-right (0.125 each); predict_view(shift,
+    flip) gives a view's logits (shift 0 unflipped and flipped are `logits` and `logits_flipped`)."""
+    total = MULTICROP[0][1] * (logits.float() + logits_flipped.float())
+    for shift, weight in MULTICROP[1:]:
+        total = total + weight * (predict_view(shift, False).float() + predict_view(shift, True).float())
+    return total
+
+
 def reliability_bins(probs: torch.Tensor, y: torch.Tensor, bins: int = 15) -> dict:
     """Per equal-width confidence bin: image count, summed correctness and summed confidence."""
     conf, pred = probs.float().max(1)

@@ -30,10 +30,33 @@ def adamw(params, s: OptimSettings, extra: dict):
     return torch.optim.AdamW(params, lr=s.lr, betas=tuple(s.betas), weight_decay=s.weight_decay, **extra)
 
 
-def build_optimizer(params: Iterable[torch.nn.Parameter], s: OptimSettings, fused: bool = False,
-                    include_frozen: bool = False):
-    """include_frozen: frozen parameters too (no gradient: the step skips them until they are unfrozen)."""
-    params = [p for p in params if p.requires_grad or include_frozen]
+NORM_LAYERS = (torch.nn.modules.batchnorm._NormBase, torch.nn.GroupNorm, torch.nn.LayerNorm)
+
+
+def param_groups(model: torch.nn.Module, s: OptimSettings) -> list:
+    """The model's parameters for the optimizer: one group, or with optim.norm_lr_scale != 1 two, the second
+    holding the normalisation layers' parameters at lr x scale and weight decay / scale (the same decay per
+    step). The first group is the rest, at optim.lr: the one the history's lr column shows."""
+    if s.norm_lr_scale == 1:
+        return list(model.parameters())
+    norm = {id(p) for m in model.modules() if isinstance(m, NORM_LAYERS) for p in m.parameters(recurse=False)}
+    rest = [p for p in model.parameters() if id(p) not in norm]
+    scaled = [p for p in model.parameters() if id(p) in norm]
+    return [{"params": rest}, {"params": scaled, "lr": s.lr * s.norm_lr_scale,
+                               "weight_decay": s.weight_decay / s.norm_lr_scale}]
+
+
+def build_optimizer(params: Iterable, s: OptimSettings, fused: bool = False, include_frozen: bool = False):
+    """params: parameters, or param_groups() dicts. include_frozen: frozen parameters too (no gradient: the
+    step skips them until they are unfrozen)."""
+    def kept(ps):
+        return [p for p in ps if p.requires_grad or include_frozen]
+
+    params = list(params)
+    if params and isinstance(params[0], dict):
+        params = [g for g in ({**g, "params": kept(g["params"])} for g in params) if g["params"]]
+    else:
+        params = kept(params)
     build = OPTIMIZERS.get(s.name)
     if fused:
         try:
@@ -82,6 +105,17 @@ def onecycle(t: float, s: ScheduleSettings) -> float:
     if t < peak_at:
         return start + (1 - start) * t / peak_at
     return end + (1 - end) * 0.5 * (1 + math.cos(math.pi * (t - peak_at) / (1 - peak_at)))
+
+
+@SCHEDULES.register("piecewise")
+def piecewise(t: float, s: ScheduleSettings) -> float:
+    """Linear between (knots[i], values[i]): e.g. knots [0, 0.23, 1], values [0.2, 1, 0.07] rises from 0.2 x lr
+    to lr over the first 23% of the steps, then falls to 0.07 x lr at the end (airbench94's)."""
+    knots, values = s.knots, s.values
+    for (t0, v0), (t1, v1) in zip(zip(knots, values), zip(knots[1:], values[1:])):
+        if t <= t1:
+            return v0 + (v1 - v0) * (t - t0) / (t1 - t0) if t1 > t0 else v1
+    return values[-1]
 
 
 def lr_factor(s: ScheduleSettings, total_steps: int, steps_per_epoch: int) -> Callable[[int], float]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 
@@ -40,6 +41,7 @@ class TrainState:
     history: list[dict] = field(default_factory=list)
     seed: int = 0                          # reseeds the generator when a resume comes from another device type
     notes: list[str] = field(default_factory=list)
+    lookahead: Any = None                  # a core.lookahead.Lookahead when trainer.lookahead is on
 
     @property
     def best_val_acc(self) -> float | None:
@@ -68,6 +70,7 @@ class TrainState:
             "notes": list(self.notes),
             "torch_rng": torch.get_rng_state(),
             "cuda_rng": torch.cuda.get_rng_state(self.device) if cuda else None,   # the run's own GPU
+            "lookahead": self.lookahead.state_dict() if self.lookahead is not None else None,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -79,6 +82,8 @@ class TrainState:
         for group, own in zip(self.optimizer.param_groups, how):
             group.update(own)
         self.scheduler.load_state_dict(state["scheduler"])
+        if self.lookahead is not None:      # its average, or (a checkpoint without one) the model as loaded
+            self.lookahead.load_state_dict(state["lookahead"]) if state.get("lookahead") else self.lookahead.reset()
         self.epoch = int(state["epoch"])
         self.history = [dict(r) for r in state["history"]]
         self.notes = list(state.get("notes", []))

@@ -12,17 +12,19 @@ import torch
 import torch.nn.functional as F
 
 from ablate.core.device import fused_step_available, resolve_device, resolve_precision, set_backends
-from ablate.core.evaluate import autocast, predict, split_metrics
+from ablate.core.evaluate import autocast, multicrop_logits, predict, shifted, split_metrics
 from ablate.core.losses import Loss, build_loss
-from ablate.core.optim import build_optimizer, fill_momentum_buffers, lr_factor
+from ablate.core.optim import build_optimizer, fill_momentum_buffers, lr_factor, param_groups
 from ablate.core.pauses import PAUSES
 from ablate.core.settings import TrainSettings
 from ablate.core.state import TrainState
 from ablate.core.timing import Timer
+from ablate.core.lookahead import Lookahead
+from ablate.data.augment import At
 from ablate.data.dataset import Splits
 from ablate.errors import ConfigError, TrainingError
 
-Augment = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
+Augment = Callable[[torch.Tensor, torch.Generator, At], torch.Tensor]    # (batch, generator, where it stands)
 # label mixing (MixUp, CutMix): (normalised batch, labels, generator) -> (batch, second labels, weight of the first)
 Mix = Callable[[torch.Tensor, torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor, float]]
 EpochCallback = Callable[[dict, TrainState], None]   # after each epoch: its history row, the state
@@ -57,10 +59,12 @@ def channel_stats(x: torch.Tensor, chunk: int = 8192) -> tuple[torch.Tensor, tor
 
 
 def train_mode(model: torch.nn.Module) -> None:
-    """Training mode, except for frozen BatchNorm layers: their running statistics stay as loaded."""
+    """Training mode, except for frozen BatchNorm layers (no parameter trains: model.freeze): their running
+    statistics stay as loaded. A BatchNorm whose weight alone is fixed (airbench's) trains as usual."""
     model.train()
     for m in model.modules():
-        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.affine and not m.weight.requires_grad:
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm) and m.affine and \
+                not any(p.requires_grad for p in m.parameters()):
             m.eval()
 
 
@@ -137,13 +141,19 @@ def eval_batch(s: TrainSettings, side: int) -> int:
     return max(1, min(s.eval_batch_size, max(scaled, s.batch_size)))
 
 
+def total_steps(s: TrainSettings, steps_per_epoch: int) -> int:
+    """The run's optimizer steps: epochs x steps per epoch, rounded up (trainer.epochs=9.9 ends inside the
+    tenth epoch)."""
+    return math.ceil(round(s.epochs * steps_per_epoch, 6))
+
+
 def build_optimization(model: torch.nn.Module, s: TrainSettings, device: torch.device, steps_per_epoch: int):
     """(optimizer, per-step lr scheduler); a two-phase run's optimizer holds the
     frozen parameters too, and its lr drops by unfreeze_lr_factor once they train."""
     two_phase = s.unfreeze_at is not None
     fused = s.fused_optimizer and fused_step_available(device)
-    optimizer = build_optimizer(model.parameters(), s.optim, fused=fused, include_frozen=two_phase)
-    factor = lr_factor(s.schedule, s.epochs * steps_per_epoch, steps_per_epoch)
+    optimizer = build_optimizer(param_groups(model, s.optim), s.optim, fused=fused, include_frozen=two_phase)
+    factor = lr_factor(s.schedule, total_steps(s, steps_per_epoch), steps_per_epoch)
     if two_phase:
         unfreeze_step, lower = s.unfreeze_at * steps_per_epoch, s.unfreeze_lr_factor
         phase_factor = factor
@@ -174,11 +184,29 @@ def setup(model: torch.nn.Module, splits: Splits, s: TrainSettings, augment: Aug
     steps_per_epoch = max(n // s.batch_size, 1)   # drop the last partial batch (BatchNorm needs > 1 image)
     optimizer, scheduler = build_optimization(model, s, device, steps_per_epoch)
     state = TrainState(model, optimizer, scheduler, torch.Generator(device=device).manual_seed(s.seed), seed=s.seed)
+    if s.lookahead:
+        state.lookahead = Lookahead(model, total_steps(s, steps_per_epoch), s.lookahead_every, s.lookahead_decay,
+                                    s.lookahead_power)
     if s.compile:
         torch._dynamo.reset()     # a sweep's jobs share this process: no graphs or guards from the last job
     return Run(s, device, data, splits.num_classes, prepare, torch.compile(model) if s.compile else model,
                augment, mix or None, steps_per_epoch, min(s.batch_size, n), Timer(device), state,
                eval_batch(s, size or data.train_x.shape[-1]), build_loss(s.loss))
+
+
+INIT_IMAGES = 10_000     # at most this many training images are shown to a model's init_from_data
+
+
+def init_from_data(run: Run) -> None:
+    """A model's initialisation from the data, where it has one (airbench's whitening stem): given the first
+    training images, normalised, before the first step. A resumed run has it in its checkpoint."""
+    model = run.state.model
+    if not hasattr(model, "init_from_data"):
+        return
+    with torch.no_grad():
+        model.init_from_data(run.prepare(run.data.train_x[:INIT_IMAGES]))
+    if run.state.lookahead is not None:
+        run.state.lookahead.reset()
 
 
 def train_epoch(run: Run) -> dict:
@@ -188,17 +216,20 @@ def train_epoch(run: Run) -> dict:
         for p in st.model.parameters():
             p.requires_grad_(True)
         fill_momentum_buffers(st.optimizer)     # a fused step needs a buffer for every parameter it updates
+    if hasattr(st.model, "start_epoch"):         # a model's own schedule (airbench: its stem's bias stops training)
+        st.model.start_epoch(st.epoch)
     train_mode(st.model)
     loss_sum = torch.zeros((), device=run.device)
     correct = torch.zeros((), device=run.device)
     lr = st.optimizer.param_groups[0]["lr"]
+    steps = min(run.steps_per_epoch, total_steps(s, run.steps_per_epoch) - st.epoch * run.steps_per_epoch)
     run.timer.start()
     perm = torch.randperm(len(data.train_y), device=run.device, generator=st.generator)
-    for step in range(run.steps_per_epoch):
+    for step in range(steps):
         idx = perm[step * run.batch:(step + 1) * run.batch]
         xb, yb = data.train_x.index_select(0, idx), data.train_y.index_select(0, idx)  # faster than x[idx] on CPU
         if run.augment:
-            xb = run.augment(xb, st.generator)
+            xb = run.augment(xb, st.generator, At(idx, st.epoch, s.seed, len(data.train_y)))
         xb = run.prepare(xb)
         yb2, lam = yb, 1.0
         if run.mix:
@@ -212,12 +243,14 @@ def train_epoch(run: Run) -> dict:
         loss.backward()
         st.optimizer.step()
         st.scheduler.step()
+        if st.lookahead is not None:
+            st.lookahead.after_step(st.epoch * run.steps_per_epoch + step + 1)
         PAUSES.mark()
         loss_sum += loss.detach() * len(yb)
         pred = logits.argmax(1)
         correct += (pred == yb).sum() if lam == 1 else lam * (pred == yb).sum() + (1 - lam) * (pred == yb2).sum()
     seconds = run.timer.stop()
-    seen = run.steps_per_epoch * run.batch
+    seen = steps * run.batch
     row = {"epoch": st.epoch + 1, "lr": lr, "train_loss": float(loss_sum) / seen, "train_acc": float(correct) / seen}
     check_divergence(row, run.num_classes, s.optim.lr)
     row["epoch_seconds"] = seconds                   # running time: a stop (SIGSTOP ... SIGCONT) is left out
@@ -254,6 +287,9 @@ def finish(run: Run) -> TrainResult:
     logits = run_predict(run, data.test_x)
     flipped = run_predict(run, data.test_x, flip=True) if s.tta else None
     metrics = split_metrics(logits, data.test_y, run.num_classes, flipped)
+    if s.tta == "multicrop":
+        views = multicrop_logits(logits, flipped, lambda d, flip: run_predict(run, shifted(data.test_x, d), flip=flip))
+        metrics["test_acc_tta_multicrop"] = float((views.argmax(1).cpu() == data.test_y.cpu()).float().mean())
     confidence, predicted = logits.softmax(1).max(1)
     predictions = {"predicted": predicted.cpu(), "confidence": confidence.cpu(), "label": data.test_y.cpu()}
     cm = metrics.pop("confusion_matrix")
@@ -269,7 +305,7 @@ def finish(run: Run) -> TrainResult:
         # robust to an epoch stretched by a shared machine (train_seconds is not)
         "median_epoch_seconds": statistics.median(r["epoch_seconds"] for r in st.history) if st.history else None,
         # the first epoch carries warm-up (and torch.compile) cost: report steady state apart
-        "images_per_second": len(steady) * run.steps_per_epoch * run.batch
+        "images_per_second": sum(r["epoch_seconds"] * r["images_per_second"] for r in steady)
         / max(sum(r["epoch_seconds"] for r in steady), 1e-9),
     }
     return TrainResult(st.history, metrics, cm, timing, str(run.device), s.precision,
@@ -282,6 +318,8 @@ def train(model: torch.nn.Module, splits: Splits, s: TrainSettings, augment: Aug
     run = setup(model, splits, s, augment, mix)
     if resume is not None:
         run.state.load_state_dict(resume)
+    else:
+        init_from_data(run)
     while run.state.epoch < s.epochs:
         row = train_epoch(run)
         row.update(evaluate(run))

@@ -1,11 +1,16 @@
 """Batch augmentation with tensor ops, on whatever device the batch lives (the GPU in training).
 
 Every op takes a batch of images (B, C, H, W), uint8 or float, plus a torch.Generator on the batch's
-device, and returns a batch of the same dtype and shape. A new augmentation is one function registered
-here and one YAML file in conf/aug/ that lists it in `ops`.
+device, and returns a batch of the same dtype and shape. An op that also declares a parameter `at` is given
+where the batch stands (an At: each image's index in the training split, the epoch, the run's seed): what a
+derandomised op such as alternating_flip needs. A new augmentation is one function registered here and one
+YAML file in conf/aug/ that lists it in `ops`.
 """
 from __future__ import annotations
 
+import inspect
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Annotated, Callable, Literal
 
 import torch
@@ -16,6 +21,24 @@ from ablate.registry import Byte, Fraction, NonNegativeInt, PositiveInt, Prob, R
 AugOp = Callable[..., torch.Tensor]
 OPS = Registry("augmentation op", "aug.ops[].op", "ablate/data/augment.py")
 register = OPS.register
+
+
+@dataclass(frozen=True)
+class At:
+    """Where a training batch stands: what an op declaring a parameter `at` is given."""
+    index: torch.Tensor      # each image's index in the training split (on the batch's device)
+    epoch: int               # the epoch being trained, from 0
+    seed: int                # the run's seed
+    size: int                # the training split's size
+
+    @classmethod
+    def whole(cls, x: torch.Tensor, epoch: int = 0, seed: int = 0) -> "At":
+        """The position of a batch that is the whole split, in order (for trying an op by hand)."""
+        return cls(torch.arange(len(x), device=x.device), epoch, seed, len(x))
+
+
+def takes_at(op: Callable) -> bool:
+    return "at" in inspect.signature(op).parameters
 
 
 def _uniform(n: int, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
@@ -30,6 +53,26 @@ def flip(x: torch.Tensor, g: torch.Generator, p: Prob = 0.5) -> torch.Tensor:
     cols = torch.arange(w, device=x.device)
     cols = torch.where(mask[:, None], w - 1 - cols, cols)          # (B, W): reversed for flipped images
     return x.gather(3, cols[:, None, None, :].expand(b, c, h, w))   # one gather, no host sync
+
+
+@lru_cache(maxsize=4)
+def _fixed_half(size: int, seed: int, device: str) -> torch.Tensor:
+    """A run's own random half of the training split (exactly size // 2 images), the same every epoch."""
+    g = torch.Generator(device=device).manual_seed(seed + 0x5EED)
+    half = torch.zeros(size, dtype=torch.bool, device=device)
+    half[torch.randperm(size, generator=g, device=device)[:size // 2]] = True
+    return half
+
+
+@register("alternating_flip")
+def alternating_flip(x: torch.Tensor, g: torch.Generator, at: At | None = None) -> torch.Tensor:
+    """Derandomised horizontal flip (airbench94's): a fixed random half of the training images is flipped in
+    even epochs, the other half in odd epochs, so every two epochs each image is seen once each way."""
+    if at is None:
+        raise ConfigError("aug op alternating_flip needs each image's index and the epoch: use it in training "
+                          "augmentation (aug.ops), or use op flip")
+    flipped = _fixed_half(at.size, at.seed, str(x.device))[at.index] ^ bool(at.epoch % 2)
+    return torch.where(flipped[:, None, None, None], x.flip(-1), x)
 
 
 def crop_offsets(n: int, padding: int, x: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -159,12 +202,14 @@ class BatchAugment:
         for i, spec in enumerate(ops or []):
             spec = dict(spec)
             name = spec.pop("op", None)
-            OPS.check(name, spec, fixed=("x", "g"), where=f"aug.ops[{i}]")   # before any data is loaded
+            OPS.check(name, spec, fixed=("x", "g", "at"), where=f"aug.ops[{i}]")   # before any data is loaded
+            if takes_at(OPS[name]):
+                spec["at"] = None                  # filled per batch
             self.ops.append((OPS[name], spec))
 
-    def __call__(self, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, g: torch.Generator, at: At | None = None) -> torch.Tensor:
         for fn, params in self.ops:
-            x = fn(x, g, **params)
+            x = fn(x, g, **(params if "at" not in params else {**params, "at": at}))
         return x
 
     def __bool__(self) -> bool:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import statistics
 import sys
 import time
@@ -38,7 +39,7 @@ def typical_epoch_seconds(seconds: list[float]) -> float | None:
 
 class Progress:
     def __init__(self, epochs: int, label: str, mode: str = "auto"):
-        self.epochs, self.label = epochs, label
+        self.epochs, self.label = math.ceil(epochs), label     # a fractional last epoch is one more line
         self.start = self.last = time.monotonic()
         self.walls: list[float] = []     # wall seconds of each epoch this process ran
         if mode == "auto":

@@ -12,7 +12,7 @@ from pathlib import Path
 from ablate.core import TrainState
 from ablate.job.checkpoint import CHECKPOINT, load_checkpoint, remove_checkpoints, save_checkpoint
 from ablate.errors import CheckpointError
-from ablate.record.identity import differences, identity_hash
+from ablate.record.identity import conflicts, differences, identity_hash
 from ablate.models.weights import BEST, save_weights
 
 log = logging.getLogger("ablate")
@@ -29,7 +29,13 @@ def find_resume(job_dir: Path, ident: dict, enabled: bool, label: str) -> dict |
     if checkpoint is None:
         return None
     if checkpoint.get("identity_hash") != identity_hash(ident):
-        diffs = differences(checkpoint.get("identity", {}), ident)
+        saved = checkpoint.get("identity", {})
+        diffs = conflicts(saved, ident) or ([] if saved else differences(saved, ident))
+        if not diffs:     # only keys added to the config since it was written, each at its default: the same run
+            log.info("%s: its checkpoint predates the keys %s (their defaults are what it ran with)", label,
+                     ", ".join(sorted(set(ident) - set(saved))[:6]) or "(none)")
+            log.info("resuming %s from epoch %d", label, checkpoint["state"]["epoch"])
+            return checkpoint
         raise CheckpointError(
             f"{job_dir / CHECKPOINT} was written by a run of another config (differs in {'; '.join(diffs[:6])}"
             f"{' ...' if len(diffs) > 6 else ''}): run this config in a new folder (hydra.run.dir or "

@@ -27,6 +27,8 @@ class Metric:
 METRIC_TABLE = (
     Metric("test_acc", "test accuracy (final epoch)", "%", True, headline=True),
     Metric("test_acc_tta", "flip-TTA test accuracy", "%", True, summary="test_acc_tta_mean", compared=True),
+    Metric("test_acc_tta_multicrop", "multi-crop TTA test accuracy (mirror and 1-pixel shifts, 6 views)", "%", True,
+           summary="test_acc_tta_multicrop_mean", compared=True),
     Metric("best_val_acc", "best validation accuracy (selection on val: not the headline)", "%", True,
            summary="best_val_acc_mean"),
     Metric("val_acc", "final validation accuracy", "%", True, summary="final_val_acc_mean"),

@@ -134,7 +134,19 @@ def _runs(report: Report, runs: pd.DataFrame) -> list[str]:
     if empty and (report.summary.n > 0).any():
         md += [f"No completed run yet: {', '.join(f'`{c}`' for c in empty)}. Tables and figures that need "
                f"them leave them out (a line says so where one is left out).", ""]
-    return md
+    return md + _no_validation(report, runs)
+
+
+def _no_validation(report: Report, runs: pd.DataFrame) -> list[str]:
+    """A line naming the configurations trained without a validation split (data.val_size=0, as airbench94
+    trains on all 50,000 images): their validation columns are empty, not missing by mistake."""
+    done = runs[runs.status == "completed"] if len(runs) and "val_acc" in runs else runs.iloc[0:0]
+    without = [report.labels.get(c, c) for c, g in done.groupby("config", sort=False) if g.val_acc.isna().all()]
+    if not without:
+        return []
+    return [f"No validation split (`data.val_size=0`: trained on every training image): "
+            f"{', '.join(f'`{c}`' for c in without)}. Their validation accuracy, train-val gap and last-5 val "
+            f"range are empty; the test split is still only measured, never selected on.", ""]
 
 
 def _glance(report: Report, out: Path) -> list[str]:

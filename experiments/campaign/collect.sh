@@ -67,6 +67,11 @@ else
     echo "kept the committed mnist_to_cifar report: no Fashion-MNIST in $DATA (bash experiments/campaign/start.sh links it)"
 fi
 report experiments/results/resnet18_94 --reference experiments/references/resnet18_94.yaml
+report experiments/results/airbench94/full --reference experiments/references/airbench94.yaml
+# the leave-one-outs against the full recipe (its seeds 0-2 pair with theirs)
+AB=experiments/results/airbench94
+[ -d $AB/leave_one_out ] && changed $AB/full $AB/leave_one_out && python -m ablate.report $AB/full $AB/leave_one_out \
+    --baseline experiment=airbench94 --out $AB/leave_one_out/report || true
 report experiments/results/jpeg_copy/once
 report experiments/results/jpeg_copy/twice
 # the two differ only in data.root (placement), so one report would pool them: compared apart

@@ -58,6 +58,13 @@ python -m ablate -m experiment=ladder_short rung=2_cosine seed=0,1 trainer.preci
     hydra.sweep.dir="$LIVE/jpeg_copy_once"
 python -m ablate -m experiment=ladder_short rung=2_cosine seed=0,1 trainer.precision=fp32 data.root="$DATA2" $PLACE \
     hydra.sweep.dir="$LIVE/jpeg_copy_twice"
+# 5b. issue 28's evidence, before the ResNet-18 run (about 1/20 of its FLOPs): item 1, airbench94's full recipe,
+#     seeds 0-4 (9.9 epochs each, fp32 as the experiment sets until item 2 has measured bf16 for it); then item 3,
+#     each trick left out at 9.9 epochs, seeds 0-2 (TTA none / flip / multi-crop come from the same records)
+python -m ablate experiment=airbench94 $COMMON hydra.sweep.dir="$LIVE/airbench94"
+for trick in model.whiten=false model.dirac_init=false optim.norm_lr_scale=1 trainer.lookahead=false aug.ops.1.op=flip; do
+    python -m ablate -m experiment=airbench94 seed=0,1,2 "$trick" $COMMON hydra.sweep.dir="$LIVE/airbench94_leave_one_out"
+done
 # 5. the ResNet-18 recipe (CIFAR stem, about 94% on a GPU), seed 0: about 6 h in bf16 + channels_last on an AMX
 #    Xeon, far more in fp32 on a CPU without native bf16 (precision=auto picks fp32 there); after the cheap pair
 #    above, which one session completes, since a new machine loses the live checkpoint

@@ -8,6 +8,8 @@ ladder experiments/results/ladder_cpu/ladder
 readme_2x2 experiments/results/ladder_cpu/readme_2x2
 ladder_widths32 experiments/results/ladder_widths/widths_32
 mnist_to_cifar experiments/results/mnist_to_cifar
+airbench94 experiments/results/airbench94/full
+airbench94_leave_one_out experiments/results/airbench94/leave_one_out
 resnet18_94 experiments/results/resnet18_94
 jpeg_copy_once experiments/results/jpeg_copy/once
 jpeg_copy_twice experiments/results/jpeg_copy/twice
