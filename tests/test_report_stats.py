@@ -246,6 +246,29 @@ def test_against_reference_figures_by_hand(tmp_path, capsys):
     assert "Against the reference figures" not in text and "aug=cropflip" in text
 
 
+def test_a_reference_may_hold_another_accuracy_of_the_record(tmp_path, capsys):
+    """A paper that reports TTA accuracy is compared on the record's TTA accuracy (here the test accuracy + 1
+    point), not on the plain one; the ladder figure's diamonds, which plot the plain accuracy, are left out."""
+    sweep = write_sweep(tmp_path / "s", {"aug=none": BASE, "aug=cropflip": AUG})
+    ref = tmp_path / "ref.yaml"
+    tta = np.array(BASE) + 0.01
+    low, high = stats.t_interval(pd.Series(tta), bounds=(0.0, 1.0))[2:]
+    ref.write_text(f"source: a TTA paper\ntest_acc_tta:\n  aug=none: {100 * high + 0.01}\n")
+    r = build(sweep, reference=ref)
+    row = r.reference.set_index("config").loc["aug=none"]
+    assert row.test_acc_mean == pytest.approx(tta.mean()) and row.test_acc_ci_high == pytest.approx(high)
+    assert row.reference_is == "above our interval"           # on the plain accuracy it would be far above
+    assert glance.reference_figures(r) == {}
+    text = (write_report(sweep, reference=ref) / "report.md").read_text()
+    assert "Final-epoch flip-TTA test accuracy against the published figure" in text
+    ref.write_text("source: x\ntest_acc:\n  aug=none: 70\ntest_acc_tta:\n  aug=none: 71\n")
+    with pytest.raises(ValueError, match="names 2 metrics"):
+        build(sweep, reference=ref)
+    ref.write_text("source: x\ntest_accuracy:\n  aug=none: 70\n")
+    with pytest.raises(ValueError, match="test_accuracy, which is not a record's accuracy.*test_acc_tta_multicrop"):
+        build(sweep, reference=ref)
+
+
 def test_ladder_overview_by_hand(tmp_path):
     sweep = write_sweep(tmp_path / "s", LADDER)
     ref = tmp_path / "ref.yaml"

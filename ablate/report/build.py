@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from ablate.record import sweep as collect
+from ablate.record.metrics import HEADLINE
 from ablate.report import tables
 from ablate.record.sweep import match_config
 from ablate.report.reference import load_reference, reference_table
@@ -27,6 +28,7 @@ class Report:
     other_metrics: pd.DataFrame = field(default_factory=pd.DataFrame)   # the ladder's steps / deltas on TTA, ECE, NLL
     reference: pd.DataFrame = field(default_factory=pd.DataFrame)   # against published figures (--reference)
     reference_source: str | None = None
+    reference_metric: str = HEADLINE.key                            # the record's accuracy the reference holds
 
     @property
     def configs(self) -> list[str]:
@@ -76,7 +78,7 @@ def build(sweep_dirs, baseline: str | None = None, ladder: list[str] | None = No
         report.other_metrics = tables.other_metrics(runs, pairs)
     if reference is not None:
         ref = load_reference(reference)
-        report.reference_source = ref["source"]
+        report.reference_source, report.reference_metric = ref["source"], ref["metric"]
         if len(summary):
-            report.reference = reference_table(summary, configs, ref)
+            report.reference = reference_table(runs, configs, ref)
     return report

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ablate.record.metrics import BY_KEY
+from ablate.record.metrics import BY_KEY, HEADLINE
 from ablate.report import tables
 from ablate.report.build import Report
 
@@ -36,8 +36,11 @@ def overview(report: Report) -> pd.DataFrame:
 
 
 def reference_figures(report: Report) -> dict[str, float]:
-    """config -> the published test accuracy (a fraction) of each configuration --reference names."""
-    return {} if report.reference.empty else dict(zip(report.reference.config, report.reference.reference))
+    """config -> the published test accuracy (a fraction) of each configuration --reference names; none where
+    the reference holds another accuracy than the headline (a TTA figure beside a plain one would mislead)."""
+    if report.reference.empty or report.reference_metric != HEADLINE.key:
+        return {}
+    return dict(zip(report.reference.config, report.reference.reference))
 
 
 def ladder_overview(report: Report) -> pd.DataFrame:
