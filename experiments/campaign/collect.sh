@@ -68,10 +68,12 @@ else
 fi
 report experiments/results/resnet18_94 --reference experiments/references/resnet18_94.yaml
 report experiments/results/airbench94/full --reference experiments/references/airbench94.yaml
-# the leave-one-outs against the full recipe (its seeds 0-2 pair with theirs)
+# the leave-one-outs, the leave-one-outs at their published epochs, and bf16: each against the full fp32 recipe
 AB=experiments/results/airbench94
-[ -d $AB/leave_one_out ] && changed $AB/full $AB/leave_one_out && python -m ablate.report $AB/full $AB/leave_one_out \
-    --baseline experiment=airbench94 --out $AB/leave_one_out/report || true
+for part in leave_one_out published_epochs bf16; do
+    [ -d $AB/$part ] && changed $AB/full $AB/$part && python -m ablate.report $AB/full $AB/$part \
+        --baseline experiment=airbench94 --out $AB/$part/report || true
+done
 report experiments/results/jpeg_copy/once
 report experiments/results/jpeg_copy/twice
 # the two differ only in data.root (placement), so one report would pool them: compared apart

@@ -10,6 +10,8 @@ ladder_widths32 experiments/results/ladder_widths/widths_32
 mnist_to_cifar experiments/results/mnist_to_cifar
 airbench94 experiments/results/airbench94/full
 airbench94_leave_one_out experiments/results/airbench94/leave_one_out
+airbench94_published_epochs experiments/results/airbench94/published_epochs
+airbench94_bf16 experiments/results/airbench94/bf16
 resnet18_94 experiments/results/resnet18_94
 jpeg_copy_once experiments/results/jpeg_copy/once
 jpeg_copy_twice experiments/results/jpeg_copy/twice
