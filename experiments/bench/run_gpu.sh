@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Every GPU check in one call, on a machine with a CUDA GPU, in under 8 minutes (the steps' time limits add up to
-# 440 s; a step that fails or runs out of time is recorded in steps.txt and the next one runs):
+# 560 s; a step that fails or runs out of time is recorded in steps.txt and the next one runs):
 #   1. pytest -m cuda (tests/test_cuda.py)
 #   2. ablate's core against the standard torchvision pipeline, side by side: small_cnn and resnet18
 #   3. one full-size small_cnn epoch (50,000 images) and one resnet18 epoch (10,000) per trainer option
 #   4. runs per hour of 1, 2 and 4 jobs at once on one GPU
+#   5. airbench94 (experiment=airbench94, issue 28), seeds 0-2 in bf16: each record's train_seconds against the
+#      paper's 3.83 s on an A100 (fp16 there), and its multi-crop TTA accuracy (on the JPEG copy where
+#      .device/prelude.sh prepared the data)
 # Every output, with provenance (GPU name, driver, torch, git sha), goes into one folder, ready to commit under
 # experiments/bench/:
 #   bash experiments/bench/run_gpu.sh [OUT_DIR]      (default: experiments/bench/gpu_<date>)
@@ -44,7 +47,8 @@ gpu=$("$PY" -c "import torch; print(torch.cuda.get_device_name(0) if torch.cuda.
 if [ "$DRY" = 1 ]; then
     echo "run_gpu.sh --dry-run: every module found, $collected CUDA tests collected; GPU: ${gpu:-none here}"
     echo "would write to $OUT: cuda_tests.txt, bench_small_cnn.json, bench_resnet18.json,"
-    echo "  options_small_cnn.json, options_resnet18.json, sweep_throughput.json, provenance.json, steps.txt"
+    echo "  options_small_cnn.json, options_resnet18.json, sweep_throughput.json, airbench94/ (records),"
+    echo "  provenance.json, steps.txt"
     exit 0
 fi
 [ -n "$gpu" ] || { echo "run_gpu.sh: no CUDA GPU visible (torch.cuda.is_available() is false)" >&2; exit 1; }
@@ -81,4 +85,10 @@ step options_resnet18 85 "$PY" -m ablate.bench.options --device cuda --model res
     --batch-size 512 --out "$OUT/options_resnet18.json"
 step sweep_throughput 75 "$PY" -m ablate.bench.sweep_throughput --jobs 1 2 4 --runs 4 \
     --out "$OUT/sweep_throughput.json" data=synthetic model=small_cnn trainer.epochs=2
+# the data the device's prelude prepared (offline: the JPEG copy), else the official files, downloaded
+DATA_ARGS=(data.download=true)
+[ -n "${ABLATE_DATA:-}" ] && DATA_ARGS=(data.root="$ABLATE_DATA" data.download=false)
+step airbench94 120 "$PY" -m ablate -m experiment=airbench94 seed=0,1,2 trainer.precision=bf16 "${DATA_ARGS[@]}" \
+    trainer.progress=log hydra.sweep.dir="$OUT/airbench94"
+rm -f "$OUT"/airbench94/*/checkpoint*.pt      # the records and histories come back, not the weights
 echo "outputs in $OUT:"; ls "$OUT"
