@@ -15,6 +15,7 @@ from ablate.record.sweep import sweep_folders
 from ablate.report import classes, figures, gallery, tables
 from ablate.report.build import Report, build
 from ablate.report.reference import load_reference
+from ablate.report.sequential import resolved_section
 from ablate.report.glance import glance, interval, ladder_overview, other_metrics_overview, overview, \
     reference_figures
 
@@ -99,7 +100,7 @@ def write(report: Report, out: Path, sweep_dirs, figures: bool = True) -> None:
     if report.summary.empty or not (report.summary.n > 0).any():
         (out / "report.md").write_text("\n".join(md + ["No completed runs yet."] + _provenance(runs)) + "\n")
         return
-    md += _glance(report, out) + _against_reference(report, out)
+    md += _glance(report, out) + _against_reference(report, out) + resolved_section(report, sweep_dirs, out)
     if report.summary.seed_set_differs.any():
         md += ["**Warning:** configurations were run with different seed sets (see `seeds`); deltas compare "
                "unpaired seeds.", ""]

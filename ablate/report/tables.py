@@ -162,7 +162,7 @@ def interactions(runs: pd.DataFrame, configs: list[str]) -> pd.DataFrame:
 WEIGHTS_2X2 = (1, -1, -1, 1)      # cells: reference, first factor changed, second changed, both
 
 
-def _two_by_twos(configs: list[str], fs: dict[str, list[str]]):
+def two_by_twos(configs: list[str], fs: dict[str, list[str]]):
     """Each 2x2 of configurations that two factors span with the other factors' levels shared:
     (factor f, factor g, f's changed level, g's changed level, the shared levels, the four cells)."""
     settings = _settings(configs, fs)
@@ -187,7 +187,7 @@ def interaction_contrasts(runs: pd.DataFrame, configs: list[str]) -> pd.DataFram
     fs = factors(configs)
     done = completed(runs)
     rows, spreads, fewest = [], [], []
-    for f, g, fl, gl, shared, cells in _two_by_twos(configs, fs):
+    for f, g, fl, gl, shared, cells in two_by_twos(configs, fs):
         accs = [done[done.config == x].test_acc for x in cells]
         c = stats.contrast(accs, WEIGHTS_2X2)
         spreads.append([stats.sd(a) for a in accs])

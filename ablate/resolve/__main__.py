@@ -1,0 +1,5 @@
+import sys
+
+from ablate.resolve.cli import main
+
+sys.exit(main())

@@ -1,0 +1,140 @@
+"""`python -m ablate.resolve SWEEP_DIR [--max-seeds N] [--budget-hours H] [--alpha A] [--spending obf|pocock]
+[--baseline CONFIG] [--dry-run]`: look at the sweep's comparisons, add seeds only where one is still open,
+look again, until each is resolved or futile, or the next round would pass the budget; then write the report.
+Every look is kept in SWEEP_DIR/resolve.json, so a killed resolve, or a later one, spends only the alpha that is
+left."""
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from ablate.record.sweep import sweep_folders
+from ablate.report.build import build
+from ablate.report.markdown import write_report
+from ablate.resolve import sweep as on_sweep
+from ablate.resolve.looks import Design, done, look, plan
+from ablate.resolve.state import history, looks_table, new_state, read_state, write_state
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m ablate.resolve", description=(
+        "Resolve a sweep's comparisons with the fewest runs: seeds are added only where a comparison is still "
+        "open, and a group-sequential design keeps the familywise false-positive rate at --alpha over all looks."))
+    p.add_argument("sweep_dir", help="a sweep folder (hydra.sweep.dir) with 2+ configurations")
+    p.add_argument("--max-seeds", type=int, default=5, help="seeds a configuration may reach (default 5)")
+    p.add_argument("--budget-hours", type=float, default=math.inf,
+                   help="stop before a round that would take the runs resolve launches past this many hours")
+    p.add_argument("--alpha", type=float, default=0.05, help="familywise false-positive rate over all looks")
+    p.add_argument("--spending", choices=("obf", "pocock"), default="obf",
+                   help="alpha-spending function: obf (O'Brien-Fleming-like, default) or pocock")
+    p.add_argument("--baseline", help="the configuration others are compared with (as the report's --baseline)")
+    p.add_argument("--dry-run", action="store_true", help="print this look and the next round's plan and cost; "
+                                                          "launch nothing and record nothing")
+    return p
+
+
+def _check(args) -> Design:
+    """Bad input is named before any record is read."""
+    if args.max_seeds < 2:
+        raise ValueError(f"--max-seeds {args.max_seeds}: a comparison needs 2+ seeds a side; pass 2 or more")
+    if not 0 < args.alpha < 1:
+        raise ValueError(f"--alpha {args.alpha}: pass a level between 0 and 1, e.g. 0.05")
+    if not args.budget_hours > 0:
+        raise ValueError(f"--budget-hours {args.budget_hours}: pass a positive number of hours")
+    sweep_folders([args.sweep_dir])
+    return Design(alpha=args.alpha, max_seeds=args.max_seeds, spending=args.spending)
+
+
+def _same_design(state: dict | None, design: Design, sweep: Path) -> None:
+    if state is None:
+        return
+    before = {k: state["design"].get(k) for k in ("alpha", "max_seeds", "spending")}
+    now = {k: getattr(design, k) for k in before}
+    if before != now:
+        changed = ", ".join(f"{k} {before[k]} -> {now[k]}" for k in before if before[k] != now[k])
+        flags = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in before.items())
+        raise ValueError(f"{sweep} was resolved with another design ({changed}): its alpha is spent by that "
+                         f"design; pass {flags}, or resolve into a new sweep folder")
+
+
+def _round_cost(adds: dict[str, int], seconds: float) -> str:
+    runs = sum(adds.values())
+    if not math.isfinite(seconds):
+        return f"{runs} run(s), time unknown (no completed run records one)"
+    return f"{runs} run(s), about {runs * seconds / 3600:.2f} h at the sweep's median {seconds / 60:.1f} min a run"
+
+
+def _one_look(sweep: Path, baseline, design: Design, state: dict | None):
+    report = build([sweep], baseline)
+    comparisons = on_sweep.comparisons_of(report)
+    if not comparisons:
+        raise ValueError(f"{sweep} has nothing to compare (one configuration): sweep 2+ configurations first")
+    values = on_sweep.values_of(report.runs)
+    fractions, stopped = history(state)
+    rows = look(comparisons, values, design, fractions, stopped)
+    adds = plan(rows, values, design)
+    return report, values, rows, adds
+
+
+def resolve(sweep: Path, design: Design, baseline=None, budget_hours: float = math.inf, dry_run: bool = False,
+            launch=on_sweep.launch, echo=print) -> dict:
+    """The loop; returns the state it wrote. `launch` runs a round's commands (a test passes its own)."""
+    state = read_state(sweep)
+    _same_design(state, design, sweep)
+    state = state or new_state({**asdict(design), "describe": design.describe()})
+    while True:
+        report, values, rows, adds = _one_look(sweep, baseline, design, state)
+        entry = {"look": len(state["looks"]) + 1, "at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+                 "rows": [r.as_dict() for r in rows], "planned_runs": sum(adds.values())}
+        seconds = on_sweep.run_seconds(report.runs)
+        if dry_run:
+            echo(looks_table({"looks": [entry]}, report.labels, markdown=True))
+            echo(f"next round (dry run, not recorded as a look): {_round_cost(adds, seconds)}"
+                 if adds else "nothing to add: every comparison is resolved or stopped")
+            for cmd in on_sweep.round_commands(sweep, report.runs, adds):
+                echo("  python " + " ".join(cmd[1:]))
+            return state
+        state["looks"].append(entry)
+        write_state(sweep, state)
+        echo(looks_table({"looks": [entry]}, report.labels, markdown=True))
+        if done(rows) or not adds:
+            echo(f"look {entry['look']}: every comparison is resolved or stopped")
+            break
+        cost = sum(adds.values()) * seconds / 3600 if math.isfinite(seconds) else 0.0
+        if state["launched_hours"] + cost > budget_hours:
+            echo(f"look {entry['look']}: stopped before the next round ({_round_cost(adds, seconds)}), which "
+                 f"would pass --budget-hours {budget_hours:g} ({state['launched_hours']:.2f} h launched so far)")
+            break
+        echo(f"look {entry['look']}: launching {_round_cost(adds, seconds)}")
+        t0 = time.monotonic()
+        statuses = launch(on_sweep.round_commands(sweep, report.runs, adds))
+        state["launched_hours"] += (time.monotonic() - t0) / 3600
+        write_state(sweep, state)
+        after = on_sweep.values_of(build([sweep], baseline).runs)
+        short = {c: n for c, n in adds.items() if len(after.get(c, [])) < len(values.get(c, [])) + n}
+        if short:
+            echo(f"a round's runs did not all complete ({', '.join(f'{c}: {n}' for c, n in short.items())}; "
+                 f"exit statuses {statuses}): see `python -m ablate.status {sweep}`; rerun resolve to retry them")
+            state["stopped_because"] = "runs of a round did not complete"
+            write_state(sweep, state)
+            break
+    return state
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        design = _check(args)
+        sweep = Path(args.sweep_dir)
+        state = resolve(sweep, design, args.baseline, args.budget_hours, args.dry_run)
+        if not args.dry_run:
+            out = write_report([sweep], args.baseline, figures=True)
+            print(f"report: {out / 'report.md'} ({len(state['looks'])} look(s), design: {design.describe()})")
+    except (OSError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,93 @@
+"""What resolve reads from a sweep (its comparisons, as the report makes them; each configuration's accuracies;
+what a run costs) and how it asks the sweep for more seeds: the sweep's own overrides and launcher, new seeds,
+the same hydra.sweep.dir, so a killed round resumes like any sweep."""
+from __future__ import annotations
+
+import math
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ablate.record.files import COMPLETED
+from ablate.record.sweep import launch_files
+from ablate.report import tables
+from ablate.report.build import Report
+from ablate.resolve.looks import Comparison
+
+
+def comparisons_of(report: Report) -> list[Comparison]:
+    """The report's comparisons: the ladder's steps, else each configuration against the baseline; and each
+    2x2's interaction contrast. Named by the full configurations, so a name stays the same across looks."""
+    configs = list(report.summary.config) if len(report.summary) else []
+    if len(report.ladder) > 1:
+        out = [Comparison(f"{a} -> {b}", "ladder step", (a, b), (-1.0, 1.0))
+               for a, b in zip(report.ladder[:-1], report.ladder[1:])]
+    else:
+        out = [Comparison(f"{c} vs {report.baseline}", "vs baseline", (report.baseline, c), (-1.0, 1.0))
+               for c in configs if c != report.baseline]
+    for f, g, fl, gl, shared, cells in tables.two_by_twos(configs, tables.factors(configs)):
+        at = " ".join(f"{k}={v}" for k, v in sorted(shared.items()))
+        out.append(Comparison(f"{f} x {g} ({fl} x {gl}{', at ' + at if at else ''})", "interaction",
+                              tuple(cells), tuple(float(w) for w in tables.WEIGHTS_2X2)))
+    return out
+
+
+def values_of(runs: pd.DataFrame) -> dict[str, np.ndarray]:
+    done = runs[runs.status == COMPLETED]
+    return {c: g.test_acc.to_numpy(dtype=float) for c, g in done.groupby("config", sort=False)}
+
+
+def run_seconds(runs: pd.DataFrame) -> float:
+    """The median completed run's wall time (its training time where a record lacks one)."""
+    done = runs[runs.status == COMPLETED]
+    walls = [r.get("wall_seconds") if isinstance(r, dict) else None for r in done.get("_record", [])]
+    walls = [float(w) for w in walls if isinstance(w, (int, float)) and math.isfinite(w)]
+    if not walls:
+        walls = [float(t) for t in done.train_seconds if math.isfinite(t)]
+    return statistics.median(walls) if walls else math.nan
+
+
+def next_seeds(runs: pd.DataFrame, config: str, count: int) -> list[int]:
+    """The lowest seeds the configuration has no completed run of (a failed or killed one is run again)."""
+    have = set(runs[(runs.config == config) & (runs.status == COMPLETED)].seed.dropna().astype(int))
+    out, s = [], 0
+    while len(out) < count:
+        if s not in have:
+            out.append(s)
+        s += 1
+    return out
+
+
+def _launcher_overrides(sweep: Path) -> list[str]:
+    """The Hydra overrides of the sweep's last launch (its launcher, say), less its folder and mode."""
+    from omegaconf import OmegaConf
+
+    files = launch_files(sweep)
+    if not files:
+        return []
+    hydra = OmegaConf.select(OmegaConf.load(files[-1]), "hydra.overrides.hydra") or []
+    return [o for o in hydra if not o.startswith(("hydra.sweep.dir=", "hydra.mode="))]
+
+
+def round_commands(sweep: Path, runs: pd.DataFrame, adds: dict[str, int]) -> list[list[str]]:
+    """One `python -m ablate -m` per configuration that gets seeds: a completed run's own overrides with the
+    new seeds, the sweep's launcher overrides, the sweep's folder."""
+    extra = _launcher_overrides(sweep)
+    commands = []
+    for config, count in adds.items():
+        runs_of = runs[runs.config == config].sort_values("status", key=lambda s: s != COMPLETED)
+        overrides = [o for o in str(runs_of.overrides.iloc[0]).split(" ")
+                     if o and o.split("=", 1)[0].lstrip("+~") != "seed"]
+        seeds = ",".join(str(s) for s in next_seeds(runs, config, count))
+        commands.append([sys.executable, "-m", "ablate", "-m", *overrides, f"seed={seeds}", *extra,
+                         f"hydra.sweep.dir={sweep}"])
+    return commands
+
+
+def launch(commands: list[list[str]]) -> list[int]:
+    """Run each command in turn (their jobs run as the sweep's launcher runs them); their exit statuses."""
+    return [subprocess.run(c).returncode for c in commands]
