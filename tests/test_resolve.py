@@ -120,6 +120,10 @@ def test_the_loop_adds_seeds_until_every_comparison_stops_and_the_report_says_ho
     text = (write_report(sweep, figures=False) / "report.md").read_text()
     assert "## Resolved sequentially" in text and "Lan-DeMets O'Brien-Fleming-like" in text
     assert f"{len(state['looks'])} look(s)" in text and "boundary p" in text
+    # run again once everything stopped (a campaign restarting it): no new look, nothing launched
+    launched = len(calls)
+    again = resolve(sweep, design, launch=launch, echo=lambda s: None)
+    assert len(calls) == launched and len(again["looks"]) == len(state["looks"]) and len(read_state(sweep)["looks"]) == len(state["looks"])
     # the design cannot change under a sweep that has spent alpha by it
     assert resolve_main([str(sweep), "--max-seeds", "8"]) == 2
     err = capsys.readouterr().err

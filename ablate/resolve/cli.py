@@ -91,6 +91,9 @@ def resolve(sweep: Path, design: Design, baseline=None, budget_hours: float = ma
         entry = {"look": len(state["looks"]) + 1, "at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
                  "rows": [r.as_dict() for r in rows], "planned_runs": sum(adds.values())}
         seconds = on_sweep.run_seconds(report.runs)
+        if state["looks"] and all(r.comparison.name in history(state)[1] for r in rows):
+            echo(f"{sweep}: every comparison was resolved or stopped at look {len(state['looks'])}; nothing to add")
+            return state
         if dry_run:
             echo(looks_table({"looks": [entry]}, report.labels, markdown=True))
             echo(f"next round (dry run, not recorded as a look): {_round_cost(adds, seconds)}"

@@ -31,6 +31,8 @@ sys.exit(0 if {j.name for j, _ in expected_jobs(OmegaConf.load(sys.argv[1]), d)}
         n=1; while [ -f "$dest/multirun.$n.yaml" ]; do n=$((n + 1)); done
         cp "$launch" "$dest/multirun.$n.yaml"
     done
+    # a sweep that ablate.resolve ran keeps its looks (the alpha already spent) beside its records
+    [ -f "$src/resolve.json" ] && cp "$src/resolve.json" "$dest/"
     for started in "$src"/*/.hydra/overrides.yaml; do
         [ -f "$started" ] || continue
         job=$(dirname "$(dirname "$started")")
@@ -74,6 +76,7 @@ for part in leave_one_out published_epochs bf16; do
     [ -d $AB/$part ] && changed $AB/full $AB/$part && python -m ablate.report $AB/full $AB/$part \
         --baseline experiment=airbench94 --out $AB/$part/report || true
 done
+report experiments/results/resolve_ladder
 report experiments/results/jpeg_copy/once
 report experiments/results/jpeg_copy/twice
 # the two differ only in data.root (placement), so one report would pool them: compared apart

@@ -58,6 +58,12 @@ python -m ablate -m experiment=ladder_short rung=2_cosine seed=0,1 trainer.preci
     hydra.sweep.dir="$LIVE/jpeg_copy_once"
 python -m ablate -m experiment=ladder_short rung=2_cosine seed=0,1 trainer.precision=fp32 data.root="$DATA2" $PLACE \
     hydra.sweep.dir="$LIVE/jpeg_copy_twice"
+# 5a. issue 29's real run: ablate.resolve on a ladder the CPU affords in a session (small_cnn at widths
+#     16-32-64-128, 8 epochs, fp32: about 6 min a run on a 2-core AMD EPYC), rungs 1-3 from seeds 0-1, at most 4
+#     seeds a rung; its looks are in resolve.json, so a restart resumes the design where it stopped
+python -m ablate -m experiment=ladder_short 'model.widths=[16,32,64,128]' trainer.epochs=8 trainer.precision=fp32 \
+    rung=1_cropflip,2_cosine,3_label_smoothing seed=0,1 $COMMON hydra.sweep.dir="$LIVE/resolve_ladder"
+python -m ablate.resolve "$LIVE/resolve_ladder" --max-seeds 4 --budget-hours 1.5 || true
 # 5b. issue 28's evidence, before the ResNet-18 run (about 1/20 of its FLOPs): item 1, airbench94's full recipe,
 #     seeds 0-4 (9.9 epochs each, fp32 as the experiment sets until item 2 has measured bf16 for it); then item 3,
 #     each trick left out at 9.9 epochs, seeds 0-2 (TTA none / flip / multi-crop come from the same records)

@@ -10,6 +10,10 @@ LIVE=${LIVE:-/root/campaign}
 restored=0
 while read -r live committed; do
     [ -n "$live" ] || continue
+    # resolve's looks: a resumed resolve goes on spending what is left of its alpha
+    if [ -f "$committed/resolve.json" ] && [ ! -f "$LIVE/$live/resolve.json" ]; then
+        mkdir -p "$LIVE/$live" && cp "$committed/resolve.json" "$LIVE/$live/"
+    fi
     for rec in "$committed"/*/results.json; do
         [ -f "$rec" ] || continue
         grep -q '"status": "completed"' "$rec" || continue
