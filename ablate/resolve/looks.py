@@ -27,6 +27,7 @@ class Design:
     spending: str = "obf"
     power: float = 0.8           # the power the futility rule and the plan aim at
     futility_from: int = 3       # seeds in every cell before a comparison may be called futile
+    futility_optimism: float = 0.0   # futile only if even |delta| + this many standard errors needs more seeds
 
     def describe(self) -> str:
         name = {"obf": "O'Brien-Fleming-like", "pocock": "Pocock-like"}[self.spending]
@@ -133,9 +134,20 @@ def look(comparisons: list[Comparison], values: dict[str, np.ndarray], design: D
                                                cap=design.max_seeds)
         if r.fraction >= 1 - 1e-12:
             r.verdict = EXHAUSTED
-        elif not r.seeds_needed <= design.max_seeds and min(r.ns) >= design.futility_from:
+        elif min(r.ns) >= design.futility_from and not _could_resolve(r, design):
             r.verdict = FUTILE
     return rows
+
+
+def _could_resolve(r: Row, design: Design) -> bool:
+    if r.seeds_needed <= design.max_seeds:
+        return True
+    if not design.futility_optimism:
+        return False
+    se = (r.high - r.low) / 2 / 1.96
+    hopeful = abs(r.estimate) + design.futility_optimism * se
+    return stats.seeds_for_power(hopeful, *r.sds, weights=list(r.comparison.weights), power=design.power,
+                                 alpha=r.share, cap=design.max_seeds) <= design.max_seeds
 
 
 def plan(rows: list[Row], values: dict[str, np.ndarray], design: Design) -> dict[str, int]:
