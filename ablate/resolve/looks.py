@@ -144,7 +144,7 @@ def _could_resolve(r: Row, design: Design) -> bool:
         return True
     if not design.futility_optimism:
         return False
-    se = (r.high - r.low) / 2 / 1.96
+    se = math.sqrt(sum(w * w * sd * sd / n for w, sd, n in zip(r.comparison.weights, r.sds, r.ns)))
     hopeful = abs(r.estimate) + design.futility_optimism * se
     return stats.seeds_for_power(hopeful, *r.sds, weights=list(r.comparison.weights), power=design.power,
                                  alpha=r.share, cap=design.max_seeds) <= design.max_seeds
