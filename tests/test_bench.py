@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 
-from ablate.bench import options, report_speed
+from ablate.bench import airbench, options, report_speed
 
 
 def test_pipeline_bench_quick_prints_a_speedup_and_writes_json(ablate_cli, tmp_path):
@@ -27,6 +27,14 @@ def test_options_bench_measures_each_variant(tmp_path):
     assert set(r["variants"]) == {"fp32 (baseline)", "bf16", "channels_last"}
     assert r["variants"]["fp32 (baseline)"]["ratio_to_baseline"] == 1.0
     assert all(v["images_per_second"] > 0 for v in r["variants"].values())
+
+
+def test_airbench_bench_times_the_harness_and_the_bare_loop_side_by_side(tmp_path):
+    r = airbench.main(["--device", "cpu", "--images", "64", "--epochs", "1", "--batch-size", "32",
+                       "--formats", "nchw", "--out", str(tmp_path / "a.json")])
+    assert set(r["rows"]) == {"harness, nchw", "bare, nchw"} and r["rows"]["bare, nchw"]["ratio_to_bare"] == 1.0
+    assert all(v["images_per_second"] > 0 for v in r["rows"].values())
+    assert json.loads((tmp_path / "a.json").read_text())["env"]["cpu"]["model"]
 
 
 def test_report_speed_bench(tmp_path):

@@ -80,6 +80,19 @@ def test_a_look_without_new_seeds_is_not_a_new_look_and_the_plan_adds_only_where
     assert by["open"].planned == {"base": adds["base"], "a": adds["a"]} and by["done"].planned == {}
 
 
+def test_futility_optimism_keeps_open_what_one_standard_error_more_could_resolve():
+    """At 3 seeds a side, a 0.5-point delta with a 0.5-point spread needs more than 6 seeds at the observed delta
+    (futile at K=0) but not at delta + 1 SE (open at K=1); a 0.2-point delta is futile either way. Futility
+    spends no alpha: the boundary level is the same for both."""
+    comps = [_pair("A", "base", "a")]
+    spread = np.array([0.800, 0.805, 0.795])
+    for delta, verdicts in ((0.005, ["futile", "open"]), (0.002, ["futile", "futile"])):
+        values = {"base": spread, "a": spread + delta}
+        rows = [look(comps, values, Design(max_seeds=6, futility_optimism=k), {}, {})[0] for k in (0, 1)]
+        assert [r.verdict for r in rows] == verdicts and rows[0].level == rows[1].level
+    assert "|delta| + 1 standard errors" in Design(futility_optimism=1).describe()
+
+
 def _fake_launcher(sweep, accuracy):
     """Writes a completed record per job the round's commands ask for, drawn from `accuracy(config, seed)`."""
     calls = []
@@ -143,7 +156,8 @@ def test_dry_run_records_nothing_and_budget_stops_before_a_round(tmp_path, capsy
 
 
 @pytest.mark.parametrize("args, named", [(["--max-seeds", "1"], "--max-seeds 1"), (["--alpha", "5"], "--alpha 5"),
-                                         (["--budget-hours", "0"], "--budget-hours 0")])
+                                         (["--budget-hours", "0"], "--budget-hours 0"),
+                                         (["--futility-optimism", "-1"], "--futility-optimism -1")])
 def test_bad_arguments_are_named_before_any_record_is_read(tmp_path, capsys, args, named):
     assert resolve_main([str(tmp_path / "nowhere"), *args]) == 2
     assert named in capsys.readouterr().err

@@ -121,10 +121,13 @@ def main(argv=None) -> None:
     p.add_argument("--max-seeds", type=int, default=10)
     p.add_argument("--alpha", type=float, default=0.05)
     p.add_argument("--spending", choices=("obf", "pocock"), default="obf")
+    p.add_argument("--futility-optimism", type=float, default=Design.futility_optimism,
+                   help="futile only if even |delta| + this many standard errors needs more than --max-seeds")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="write the results as JSON here too")
     args = p.parse_args(argv)
-    design = Design(alpha=args.alpha, max_seeds=args.max_seeds, spending=args.spending)
+    design = Design(alpha=args.alpha, max_seeds=args.max_seeds, spending=args.spending,
+                    futility_optimism=args.futility_optimism)
     print(f"{args.reps} simulated ablations per line: a baseline and {args.variants} variants, {args.start} seeds "
           f"to start, up to {args.max_seeds}, spread {args.sd} points; {design.describe()}")
     results = []

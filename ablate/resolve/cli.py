@@ -31,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=float, default=0.05, help="familywise false-positive rate over all looks")
     p.add_argument("--spending", choices=("obf", "pocock"), default="obf",
                    help="alpha-spending function: obf (O'Brien-Fleming-like, default) or pocock")
+    p.add_argument("--futility-optimism", type=float, default=Design.futility_optimism, metavar="K",
+                   help="call a comparison futile only if even |delta| + K standard errors needs more than "
+                        f"--max-seeds (default {Design.futility_optimism:g}; futility spends no alpha, so K may "
+                        "change between looks)")
     p.add_argument("--baseline", help="the configuration others are compared with (as the report's --baseline)")
     p.add_argument("--dry-run", action="store_true", help="print this look and the next round's plan and cost; "
                                                           "launch nothing and record nothing")
@@ -43,10 +47,13 @@ def _check(args) -> Design:
         raise ValueError(f"--max-seeds {args.max_seeds}: a comparison needs 2+ seeds a side; pass 2 or more")
     if not 0 < args.alpha < 1:
         raise ValueError(f"--alpha {args.alpha}: pass a level between 0 and 1, e.g. 0.05")
+    if not args.futility_optimism >= 0:
+        raise ValueError(f"--futility-optimism {args.futility_optimism}: pass 0 or more standard errors, e.g. 1")
     if not args.budget_hours > 0:
         raise ValueError(f"--budget-hours {args.budget_hours}: pass a positive number of hours")
     sweep_folders([args.sweep_dir])
-    return Design(alpha=args.alpha, max_seeds=args.max_seeds, spending=args.spending)
+    return Design(alpha=args.alpha, max_seeds=args.max_seeds, spending=args.spending,
+                  futility_optimism=args.futility_optimism)
 
 
 def _same_design(state: dict | None, design: Design, sweep: Path) -> None:
@@ -86,6 +93,7 @@ def resolve(sweep: Path, design: Design, baseline=None, budget_hours: float = ma
     state = read_state(sweep)
     _same_design(state, design, sweep)
     state = state or new_state({**asdict(design), "describe": design.describe()})
+    state["design"].update(futility_optimism=design.futility_optimism, describe=design.describe())
     while True:
         report, values, rows, adds = _one_look(sweep, baseline, design, state)
         entry = {"look": len(state["looks"]) + 1, "at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),

@@ -27,13 +27,19 @@ class Design:
     spending: str = "obf"
     power: float = 0.8           # the power the futility rule and the plan aim at
     futility_from: int = 3       # seeds in every cell before a comparison may be called futile
-    futility_optimism: float = 0.0   # futile only if even |delta| + this many standard errors needs more seeds
+    futility_optimism: float = 1.0   # futile only if even |delta| + this many standard errors needs more seeds
 
     def describe(self) -> str:
         name = {"obf": "O'Brien-Fleming-like", "pocock": "Pocock-like"}[self.spending]
         return (f"group-sequential, Lan-DeMets {name} alpha spending over information fractions up to "
                 f"{self.max_seeds} seeds a configuration, Holm-graphical over the comparisons (Maurer & Bretz "
-                f"2013), familywise alpha {self.alpha}")
+                f"2013), familywise alpha {self.alpha}; futility from {self.futility_from} seeds a cell when "
+                f"{self._futile_when()} needs more than {self.max_seeds} seeds (non-binding: spends no alpha)")
+
+    def _futile_when(self) -> str:
+        if not self.futility_optimism:
+            return "the observed delta"
+        return f"even |delta| + {self.futility_optimism:g} standard errors"
 
 
 @dataclass(frozen=True)

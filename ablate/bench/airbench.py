@@ -1,0 +1,133 @@
+"""`python -m ablate.bench.airbench`: airbench94's recipe through ablate's core against a bare loop over the same
+network, side by side in one process: what the harness costs on top of the model's own kernels.
+
+* harness: `train()` with the experiment's settings (batch 1024, SGD Nesterov with BatchNorm biases at 64x the
+  lr, label smoothing 0.2, the piecewise lr, lookahead, the 2-pixel translation + alternating flip on the
+  resident uint8 data, normalisation per batch), as `experiment=airbench94` runs it;
+* bare: the same network from the same factory, the same optimizer groups and loss, on data normalised once in
+  advance, no augmentation, no lookahead, no schedule, no bookkeeping: the floor any script of this network
+  pays for its forward, backward and step on this machine.
+
+Both after one warm-up epoch, for each memory format asked (`--formats`). Prints images/s for each side and
+harness / bare; the harness's per-part costs come from the timer around its own loop. Random images: the speed
+does not depend on their content.
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+import torch.nn.functional as F
+
+from ablate.bench.common import random_images, save
+from ablate.core import OptimSettings, ScheduleSettings, TrainSettings, train
+from ablate.core.device import resolve_device
+from ablate.core.optim import param_groups
+from ablate.core.train import channel_stats
+from ablate.data import make_splits
+from ablate.data.augment import BatchAugment
+from ablate.data.dataset import ImageData
+from ablate.models import build_model
+from ablate.record.provenance import environment
+
+OPS = [{"op": "crop", "padding": 2, "mode": "reflect"}, {"op": "alternating_flip"}]
+OPTIM = OptimSettings(lr=1.5, momentum=0.85, nesterov=True, weight_decay=0.0153 / 11.5, norm_lr_scale=64.0)
+SCHEDULE = ScheduleSettings(name="piecewise", knots=(0.0, 0.23, 1.0), values=(0.2, 1.0, 0.07))
+LOSS = {"name": "label_smoothing", "label_smoothing": 0.2}
+
+
+def _settings(epochs: int, batch: int, device: str, channels_last: bool, precision: str, compile_model: bool):
+    return TrainSettings(epochs=epochs, batch_size=batch, device=device, tta=False, precision=precision,
+                         channels_last=channels_last, compile=compile_model, lookahead=True, optim=OPTIM,
+                         schedule=SCHEDULE, loss=LOSS)
+
+
+def harness_speed(x, y, epochs: int, batch: int, device: str, channels_last: bool, precision: str,
+                  compile_model: bool = False) -> dict:
+    """The core with airbench94's settings: steady-state images/s (epochs after the first)."""
+    data = ImageData(x, y, x[:batch], y[:batch], [str(i) for i in range(10)])
+    torch.manual_seed(0)
+    model = build_model("airbench", 10)
+    s = _settings(epochs + 1, batch, device, channels_last, precision, compile_model)
+    r = train(model, make_splits(data, 0, None, 0), s, BatchAugment(OPS))
+    return {"images_per_second": r.timing["images_per_second"],
+            "first_epoch_seconds": r.timing["first_epoch_seconds"]}
+
+
+def bare_speed(x, y, epochs: int, batch: int, device: torch.device, channels_last: bool, precision: str) -> dict:
+    """The same network, optimizer groups and loss in a plain loop over pre-normalised, unaugmented data."""
+    torch.manual_seed(0)
+    mean, std = channel_stats(x)
+    xf = ((x.float() / 255 - mean[None, :, None, None]) / std[None, :, None, None]).to(device)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    xf, y = xf.contiguous(memory_format=fmt), y.to(device)
+    model = build_model("airbench", 10).to(device).to(memory_format=fmt)
+    model.init_from_data(xf[:5000])
+    opt = torch.optim.SGD(param_groups(model, OPTIM), lr=OPTIM.lr, momentum=OPTIM.momentum, nesterov=True,
+                          weight_decay=OPTIM.weight_decay)
+    steps = len(xf) // batch
+    bf16 = precision == "bf16"
+
+    def epoch():
+        model.train()
+        perm = torch.randperm(len(xf), device=device)
+        for i in range(steps):
+            idx = perm[i * batch:(i + 1) * batch]
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                loss = F.cross_entropy(model(xf.index_select(0, idx)).float(), y.index_select(0, idx),
+                                       label_smoothing=0.2)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+
+    t0 = time.perf_counter()
+    epoch()                                    # warm-up
+    first = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    for _ in range(epochs):
+        epoch()
+    return {"images_per_second": epochs * steps * batch / (time.perf_counter() - t0), "first_epoch_seconds": first}
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(prog="python -m ablate.bench.airbench", description=__doc__.splitlines()[0])
+    p.add_argument("--device", default="auto")
+    p.add_argument("--images", type=int, default=None, help="images an epoch (default 50000 on cuda, 4096 on cpu)")
+    p.add_argument("--epochs", type=int, default=2, help="timed epochs after the warm-up one")
+    p.add_argument("--batch-size", type=int, default=1024)
+    p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
+    p.add_argument("--formats", nargs="+", choices=("channels_last", "nchw"), default=["channels_last", "nchw"])
+    p.add_argument("--compile", action="store_true", help="also the harness with trainer.compile=true")
+    p.add_argument("--out")
+    args = p.parse_args(argv)
+    device = resolve_device(args.device)
+    n = args.images or (50000 if device.type == "cuda" else 4096)
+    x, y = random_images(n)
+    env = environment(str(device))
+    rows = {}
+    for fmt in args.formats:
+        cl = fmt == "channels_last"
+        sides = {"harness": lambda: harness_speed(x, y, args.epochs, args.batch_size, str(device), cl, args.precision),
+                 "bare": lambda: bare_speed(x, y, args.epochs, args.batch_size, device, cl, args.precision)}
+        if args.compile:
+            sides["harness + compile"] = lambda: harness_speed(x, y, args.epochs, args.batch_size, str(device), cl,
+                                                               args.precision, compile_model=True)
+        for side, run in sides.items():
+            rows[f"{side}, {fmt}"] = run()
+            save(args.out, {"rows": rows, "partial": True, "env": env})
+    print(f"device: {env['device_name']} ({env.get('cpu', {}).get('model', '')}), torch {env['torch']}, airbench, "
+          f"{n} images an epoch, batch {args.batch_size}, {args.precision}, {args.epochs} timed epochs")
+    print(f"{'side':32s} {'images/s':>10s} {'first epoch s':>14s} {'harness / bare':>15s}")
+    for name, r in rows.items():
+        bare = rows.get("bare, " + name.split(", ")[1])
+        r["ratio_to_bare"] = r["images_per_second"] / bare["images_per_second"] if bare else None
+        ratio = f"{r['ratio_to_bare']:.3f}" if r["ratio_to_bare"] else "-"
+        print(f"{name:32s} {r['images_per_second']:10.1f} {r['first_epoch_seconds']:14.2f} {ratio:>15s}")
+    result = {"rows": rows, "settings": vars(args) | {"images": n, "device": str(device)}, "env": env}
+    save(args.out, result)
+    return result
+
+
+if __name__ == "__main__":
+    main()
