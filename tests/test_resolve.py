@@ -93,6 +93,18 @@ def test_futility_optimism_keeps_open_what_one_standard_error_more_could_resolve
     assert "|delta| + 1 standard errors" in Design(futility_optimism=1).describe()
 
 
+def _sweep(root, arms):
+    """A synthetic sweep of one factor with the multirun.yaml Hydra would have written for it (resolve reads its
+    launcher from there)."""
+    sweep = write_sweep(root, arms)
+    key = next(iter(arms)).split("=")[0]
+    values = ",".join(a.split("=")[1] for a in arms)
+    seeds = ",".join(str(i) for i in range(len(next(iter(arms.values())))))
+    (sweep / "multirun.yaml").write_text(f"hydra:\n  overrides:\n    hydra: []\n    task: ['{key}={values}', "
+                                         f"'seed={seeds}']\n")
+    return sweep
+
+
 def _fake_launcher(sweep, accuracy):
     """Writes a completed record per job the round's commands ask for, drawn from `accuracy(config, seed)`."""
     calls = []
@@ -110,7 +122,7 @@ def _fake_launcher(sweep, accuracy):
 
 
 def test_the_loop_adds_seeds_until_every_comparison_stops_and_the_report_says_how(tmp_path, capsys):
-    sweep = write_sweep(tmp_path / "s", {"aug=none": [0.80, 0.81], "aug=cropflip": [0.90, 0.905],
+    sweep = _sweep(tmp_path / "s", {"aug=none": [0.80, 0.81], "aug=cropflip": [0.90, 0.905],
                                          "aug=flip": [0.80, 0.812]})
     rng = np.random.default_rng(0)
     true = {"aug=none": 0.80, "aug=cropflip": 0.90, "aug=flip": 0.805}
@@ -144,7 +156,7 @@ def test_the_loop_adds_seeds_until_every_comparison_stops_and_the_report_says_ho
 
 
 def test_dry_run_records_nothing_and_budget_stops_before_a_round(tmp_path, capsys):
-    sweep = write_sweep(tmp_path / "s", {"aug=none": [0.80, 0.81], "aug=flip": [0.805, 0.82]})
+    sweep = _sweep(tmp_path / "s", {"aug=none": [0.80, 0.81], "aug=flip": [0.805, 0.82]})
     assert resolve_main([str(sweep), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert read_state(sweep) is None and "next round (dry run, not recorded as a look)" in out
@@ -161,6 +173,20 @@ def test_dry_run_records_nothing_and_budget_stops_before_a_round(tmp_path, capsy
 def test_bad_arguments_are_named_before_any_record_is_read(tmp_path, capsys, args, named):
     assert resolve_main([str(tmp_path / "nowhere"), *args]) == 2
     assert named in capsys.readouterr().err
+
+
+def test_a_folder_resolve_cannot_work_from_is_named_with_the_fix(tmp_path, capsys):
+    write_run(tmp_path / "single", ["aug=none"], 0, 0.8)
+    (tmp_path / "empty").mkdir()
+    write_sweep(tmp_path / "one", {"aug=none": [0.80, 0.81]})
+    bare = write_sweep(tmp_path / "bare", {"aug=none": [0.80, 0.81], "aug=flip": [0.805, 0.82]})
+    for folder, named in (("single", "is one run's folder, not a sweep"), ("empty", "holds no run records"),
+                          ("one", "nothing to compare (one configuration)"), ("bare", "has no multirun.yaml")):
+        assert resolve_main([str(tmp_path / folder)]) == 2
+        assert named in capsys.readouterr().err
+    # without multirun.yaml the plan is still printed: its commands can be launched by hand
+    assert resolve_main([str(bare), "--dry-run"]) == 0 and "seed=2" in capsys.readouterr().out
+    assert read_state(bare) is None
 
 
 def test_a_damaged_state_file_is_named_not_started_over(tmp_path, capsys):

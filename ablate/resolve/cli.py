@@ -90,6 +90,7 @@ def _one_look(sweep: Path, baseline, design: Design, state: dict | None):
 def resolve(sweep: Path, design: Design, baseline=None, budget_hours: float = math.inf, dry_run: bool = False,
             launch=on_sweep.launch, echo=print) -> dict:
     """The loop; returns the state it wrote. `launch` runs a round's commands (a test passes its own)."""
+    on_sweep.check_readable(sweep)
     state = read_state(sweep)
     _same_design(state, design, sweep)
     state = state or new_state({**asdict(design), "describe": design.describe()})
@@ -109,6 +110,7 @@ def resolve(sweep: Path, design: Design, baseline=None, budget_hours: float = ma
             for cmd in on_sweep.round_commands(sweep, report.runs, adds):
                 echo("  python " + " ".join(cmd[1:]))
             return state
+        on_sweep.check_launchable(sweep)
         state["looks"].append(entry)
         write_state(sweep, state)
         echo(looks_table({"looks": [entry]}, report.labels, markdown=True))

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ablate.job.ownership import MARKER
 from ablate.record.files import COMPLETED
 from ablate.record.sweep import launch_files
 from ablate.report import tables
@@ -34,6 +35,25 @@ def comparisons_of(report: Report) -> list[Comparison]:
         out.append(Comparison(f"{f} x {g} ({fl} x {gl}{', at ' + at if at else ''})", "interaction",
                               tuple(cells), tuple(float(w) for w in tables.WEIGHTS_2X2)))
     return out
+
+
+def check_readable(sweep: Path) -> None:
+    """A folder resolve cannot look at is named with the fix before any look: one run's folder, a folder
+    without records."""
+    if (sweep / "results.json").is_file() or (sweep / MARKER).exists():
+        raise ValueError(f"{sweep} is one run's folder, not a sweep: resolve adds seeds to a sweep's configurations; "
+                         f"start one with `python -m ablate -m KEY=A,B seed=0,1 hydra.sweep.dir=DIR` and pass DIR")
+    if not any(sweep.glob("*/results.json")):
+        raise ValueError(f"{sweep} holds no run records (no */results.json): pass the sweep folder "
+                         f"(hydra.sweep.dir) whose job folders hold them")
+
+
+def check_launchable(sweep: Path) -> None:
+    """Rounds run with the sweep's own launcher, which its multirun.yaml names."""
+    if not launch_files(sweep):
+        raise ValueError(f"{sweep} has no multirun.yaml: resolve launches each round with the sweep's own launcher, "
+                         f"which that file names; restore it, or run resolve with --dry-run and launch the "
+                         f"commands it prints yourself")
 
 
 def values_of(runs: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -69,7 +89,7 @@ def _launcher_overrides(sweep: Path) -> list[str]:
     files = launch_files(sweep)
     if not files:
         return []
-    hydra = OmegaConf.select(OmegaConf.load(files[-1]), "hydra.overrides.hydra") or []
+    hydra = OmegaConf.select(OmegaConf.load(files[0]), "hydra.overrides.hydra") or []   # multirun.yaml: the last
     return [o for o in hydra if not o.startswith(("hydra.sweep.dir=", "hydra.mode="))]
 
 
