@@ -8,39 +8,41 @@ network, side by side in one process: what the harness costs on top of the model
   advance, no augmentation, no lookahead, no schedule, no bookkeeping: the floor any script of this network
   pays for its forward, backward and step on this machine.
 
-Both after one warm-up epoch, for each memory format asked (`--formats`). Prints images/s for each side and
-harness / bare; the harness's per-part costs come from the timer around its own loop. Random images: the speed
-does not depend on their content.
+The recipe's values come from `experiment=airbench94` itself (composed from conf/). Both sides after one warm-up
+epoch, for each memory format asked (`--formats`); prints images/s for each side and harness / bare. Random
+images: the speed does not depend on their content.
 """
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
 
+from ablate.__main__ import CONFIG_DIR
 from ablate.bench.common import random_images, save
-from ablate.core import OptimSettings, ScheduleSettings, TrainSettings, train
+from ablate.core import TrainSettings, train
 from ablate.core.device import resolve_device
 from ablate.core.optim import param_groups
 from ablate.core.train import channel_stats
 from ablate.data import make_splits
 from ablate.data.augment import BatchAugment
 from ablate.data.dataset import ImageData
+from ablate.job.spec import settings_from_config
 from ablate.models import build_model
 from ablate.record.provenance import environment
 
-OPS = [{"op": "crop", "padding": 2, "mode": "reflect"}, {"op": "alternating_flip"}]
-OPTIM = OptimSettings(lr=1.5, momentum=0.85, nesterov=True, weight_decay=0.0153 / 11.5, norm_lr_scale=64.0)
-SCHEDULE = ScheduleSettings(name="piecewise", knots=(0.0, 0.23, 1.0), values=(0.2, 1.0, 0.07))
-LOSS = {"name": "label_smoothing", "label_smoothing": 0.2}
+def recipe(**trainer) -> tuple[TrainSettings, list[dict]]:
+    """experiment=airbench94's training settings and augmentation ops, composed from conf/ as a job composes
+    them (one source for the recipe's values), with `trainer` keys replaced."""
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
 
-
-def _settings(epochs: int, batch: int, device: str, channels_last: bool, precision: str, compile_model: bool):
-    return TrainSettings(epochs=epochs, batch_size=batch, device=device, tta=False, precision=precision,
-                         channels_last=channels_last, compile=compile_model, lookahead=True, optim=OPTIM,
-                         schedule=SCHEDULE, loss=LOSS)
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = OmegaConf.to_container(compose("config", overrides=["experiment=airbench94"]), resolve=True)
+    return replace(settings_from_config(cfg), tta=False, **trainer), cfg["aug"]["ops"]
 
 
 def harness_speed(x, y, epochs: int, batch: int, device: str, channels_last: bool, precision: str,
@@ -49,8 +51,9 @@ def harness_speed(x, y, epochs: int, batch: int, device: str, channels_last: boo
     data = ImageData(x, y, x[:batch], y[:batch], [str(i) for i in range(10)])
     torch.manual_seed(0)
     model = build_model("airbench", 10)
-    s = _settings(epochs + 1, batch, device, channels_last, precision, compile_model)
-    r = train(model, make_splits(data, 0, None, 0), s, BatchAugment(OPS))
+    s, ops = recipe(epochs=epochs + 1, batch_size=batch, device=device, channels_last=channels_last,
+                    precision=precision, compile=compile_model)
+    r = train(model, make_splits(data, 0, None, 0), s, BatchAugment(ops))
     return {"images_per_second": r.timing["images_per_second"],
             "first_epoch_seconds": r.timing["first_epoch_seconds"]}
 
@@ -64,8 +67,10 @@ def bare_speed(x, y, epochs: int, batch: int, device: torch.device, channels_las
     xf, y = xf.contiguous(memory_format=fmt), y.to(device)
     model = build_model("airbench", 10).to(device).to(memory_format=fmt)
     model.init_from_data(xf[:5000])
-    opt = torch.optim.SGD(param_groups(model, OPTIM), lr=OPTIM.lr, momentum=OPTIM.momentum, nesterov=True,
-                          weight_decay=OPTIM.weight_decay)
+    s, _ = recipe()
+    opt = torch.optim.SGD(param_groups(model, s.optim), lr=s.optim.lr, momentum=s.optim.momentum,
+                          nesterov=s.optim.nesterov, weight_decay=s.optim.weight_decay)   # torch's default step
+    smoothing = s.loss["label_smoothing"]
     steps = len(xf) // batch
     bf16 = precision == "bf16"
 
@@ -76,7 +81,7 @@ def bare_speed(x, y, epochs: int, batch: int, device: torch.device, channels_las
             idx = perm[i * batch:(i + 1) * batch]
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
                 loss = F.cross_entropy(model(xf.index_select(0, idx)).float(), y.index_select(0, idx),
-                                       label_smoothing=0.2)
+                                       label_smoothing=smoothing)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
