@@ -31,8 +31,10 @@ def test_options_bench_measures_each_variant(tmp_path):
 
 def test_airbench_bench_times_the_harness_and_the_bare_loop_side_by_side(tmp_path):
     r = airbench.main(["--device", "cpu", "--images", "64", "--epochs", "1", "--batch-size", "32",
-                       "--formats", "nchw", "--out", str(tmp_path / "a.json")])
+                       "--formats", "nchw", "--repeats", "2", "--out", str(tmp_path / "a.json")])
     assert set(r["rows"]) == {"harness, nchw", "bare, nchw"} and r["rows"]["bare, nchw"]["ratio_to_bare"] == 1.0
+    harness = r["rows"]["harness, nchw"]
+    assert len(harness["repeats"]) == 2 and len(harness["ratios"]) == 2      # one ratio a repeat, interleaved
     assert all(v["images_per_second"] > 0 for v in r["rows"].values())
     assert json.loads((tmp_path / "a.json").read_text())["env"]["cpu"]["model"]
 

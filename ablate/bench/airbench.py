@@ -9,12 +9,14 @@ network, side by side in one process: what the harness costs on top of the model
   pays for its forward, backward and step on this machine.
 
 The recipe's values come from `experiment=airbench94` itself (composed from conf/). Both sides after one warm-up
-epoch, for each memory format asked (`--formats`); prints images/s for each side and harness / bare. Random
-images: the speed does not depend on their content.
+epoch, for each memory format asked (`--formats`), interleaved `--repeats` times (a shared 2-core VM drifts by
+10-20% between minutes: one pair is not a measurement); prints the median images/s of each side and the median of
+the repeats' harness / bare ratios. Random images: the speed does not depend on their content.
 """
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from dataclasses import replace
 
@@ -95,6 +97,19 @@ def bare_speed(x, y, epochs: int, batch: int, device: torch.device, channels_las
     return {"images_per_second": epochs * steps * batch / (time.perf_counter() - t0), "first_epoch_seconds": first}
 
 
+def summary(name: str, runs_of_side: list[dict], runs: dict[str, list[dict]]) -> dict:
+    """Medians over the repeats, and the ratio to the bare loop of the same layout: the median of each repeat's
+    ratio where both sides ran in it, else of the medians."""
+    bare = runs.get("bare, " + name.split(", ")[1], [])
+    speeds = [r["images_per_second"] for r in runs_of_side]
+    ratios = [h["images_per_second"] / b["images_per_second"] for h, b in zip(runs_of_side, bare)]
+    if len(runs_of_side) != len(bare) and bare:
+        ratios = [statistics.median(speeds) / statistics.median(r["images_per_second"] for r in bare)]
+    return {"images_per_second": statistics.median(speeds),
+            "first_epoch_seconds": statistics.median(r["first_epoch_seconds"] for r in runs_of_side),
+            "ratio_to_bare": statistics.median(ratios) if ratios else None, "ratios": ratios, "repeats": runs_of_side}
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(prog="python -m ablate.bench.airbench", description=__doc__.splitlines()[0])
     p.add_argument("--device", default="auto")
@@ -103,32 +118,35 @@ def main(argv=None) -> dict:
     p.add_argument("--batch-size", type=int, default=1024)
     p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
     p.add_argument("--formats", nargs="+", choices=("channels_last", "nchw"), default=["channels_last", "nchw"])
-    p.add_argument("--compile", action="store_true", help="also the harness with trainer.compile=true")
+    p.add_argument("--repeats", type=int, default=3, help="harness and bare, interleaved, this many times each")
+    p.add_argument("--compile", action="store_true", help="also the harness with trainer.compile=true (once, last)")
     p.add_argument("--out")
     args = p.parse_args(argv)
     device = resolve_device(args.device)
     n = args.images or (50000 if device.type == "cuda" else 4096)
     x, y = random_images(n)
     env = environment(str(device))
-    rows = {}
-    for fmt in args.formats:
-        cl = fmt == "channels_last"
-        sides = {"harness": lambda: harness_speed(x, y, args.epochs, args.batch_size, str(device), cl, args.precision),
-                 "bare": lambda: bare_speed(x, y, args.epochs, args.batch_size, device, cl, args.precision)}
-        if args.compile:
-            sides["harness + compile"] = lambda: harness_speed(x, y, args.epochs, args.batch_size, str(device), cl,
-                                                               args.precision, compile_model=True)
-        for side, run in sides.items():
-            rows[f"{side}, {fmt}"] = run()
-            save(args.out, {"rows": rows, "partial": True, "env": env})
+    runs: dict[str, list[dict]] = {}
+    order = [(f"{side}, {fmt}", side, fmt == "channels_last") for fmt in args.formats for side in ("harness", "bare")]
+    for _ in range(args.repeats):     # interleaved: a machine whose speed drifts moves both sides alike
+        for name, side, cl in order:
+            runs.setdefault(name, []).append(
+                bare_speed(x, y, args.epochs, args.batch_size, device, cl, args.precision) if side == "bare" else
+                harness_speed(x, y, args.epochs, args.batch_size, str(device), cl, args.precision))
+            save(args.out, {"runs": runs, "partial": True, "env": env})
+    if args.compile:          # last: torch.compile leaves worker processes that would share the CPU with the rest
+        for fmt in args.formats:
+            runs[f"harness + compile, {fmt}"] = [harness_speed(x, y, args.epochs, args.batch_size, str(device),
+                                                               fmt == "channels_last", args.precision, True)]
+    rows = {name: summary(name, rs, runs) for name, rs in runs.items()}
     print(f"device: {env['device_name']} ({env.get('cpu', {}).get('model', '')}), torch {env['torch']}, airbench, "
-          f"{n} images an epoch, batch {args.batch_size}, {args.precision}, {args.epochs} timed epochs")
-    print(f"{'side':32s} {'images/s':>10s} {'first epoch s':>14s} {'harness / bare':>15s}")
+          f"{n} images an epoch, batch {args.batch_size}, {args.precision}, {args.epochs} timed epochs, "
+          f"{args.repeats} repeats (medians)")
+    print(f"{'side':32s} {'images/s':>10s} {'first epoch s':>14s} {'harness / bare':>15s}  each repeat's ratio")
     for name, r in rows.items():
-        bare = rows.get("bare, " + name.split(", ")[1])
-        r["ratio_to_bare"] = r["images_per_second"] / bare["images_per_second"] if bare else None
         ratio = f"{r['ratio_to_bare']:.3f}" if r["ratio_to_bare"] else "-"
-        print(f"{name:32s} {r['images_per_second']:10.1f} {r['first_epoch_seconds']:14.2f} {ratio:>15s}")
+        each = " ".join(f"{v:.3f}" for v in r["ratios"])
+        print(f"{name:32s} {r['images_per_second']:10.1f} {r['first_epoch_seconds']:14.2f} {ratio:>15s}  {each}")
     result = {"rows": rows, "settings": vars(args) | {"images": n, "device": str(device)}, "env": env}
     save(args.out, result)
     return result
