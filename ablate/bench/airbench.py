@@ -36,15 +36,16 @@ from ablate.job.spec import settings_from_config
 from ablate.models import build_model
 from ablate.record.provenance import environment
 
-def recipe(**trainer) -> tuple[TrainSettings, list[dict]]:
-    """experiment=airbench94's training settings and augmentation ops, composed from conf/ as a job composes
-    them (one source for the recipe's values), with `trainer` keys replaced."""
+
+def recipe(**trainer) -> tuple[TrainSettings, list[dict], dict]:
+    """experiment=airbench94's training settings, augmentation ops and model keys, composed from conf/ as a job
+    composes them (one source for the recipe's values), with `trainer` keys replaced."""
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
         cfg = OmegaConf.to_container(compose("config", overrides=["experiment=airbench94"]), resolve=True)
-    return replace(settings_from_config(cfg), tta=False, **trainer), cfg["aug"]["ops"]
+    return replace(settings_from_config(cfg), tta=False, **trainer), cfg["aug"]["ops"], cfg["model"]
 
 
 def harness_speed(x, y, epochs: int, batch: int, device: str, channels_last: bool, precision: str,
@@ -52,9 +53,9 @@ def harness_speed(x, y, epochs: int, batch: int, device: str, channels_last: boo
     """The core with airbench94's settings: steady-state images/s (epochs after the first)."""
     data = ImageData(x, y, x[:batch], y[:batch], [str(i) for i in range(10)])
     torch.manual_seed(0)
-    model = build_model("airbench", 10)
-    s, ops = recipe(epochs=epochs + 1, batch_size=batch, device=device, channels_last=channels_last,
-                    precision=precision, compile=compile_model)
+    s, ops, net = recipe(epochs=epochs + 1, batch_size=batch, device=device, channels_last=channels_last,
+                         precision=precision, compile=compile_model)
+    model = build_model(num_classes=10, **net)
     r = train(model, make_splits(data, 0, None, 0), s, BatchAugment(ops))
     return {"images_per_second": r.timing["images_per_second"],
             "first_epoch_seconds": r.timing["first_epoch_seconds"]}
@@ -67,9 +68,9 @@ def bare_speed(x, y, epochs: int, batch: int, device: torch.device, channels_las
     xf = ((x.float() / 255 - mean[None, :, None, None]) / std[None, :, None, None]).to(device)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     xf, y = xf.contiguous(memory_format=fmt), y.to(device)
-    model = build_model("airbench", 10).to(device).to(memory_format=fmt)
+    s, _, net = recipe()
+    model = build_model(num_classes=10, **net).to(device).to(memory_format=fmt)
     model.init_from_data(xf[:5000])
-    s, _ = recipe()
     opt = torch.optim.SGD(param_groups(model, s.optim), lr=s.optim.lr, momentum=s.optim.momentum,
                           nesterov=s.optim.nesterov, weight_decay=s.optim.weight_decay)   # torch's default step
     smoothing = s.loss["label_smoothing"]
