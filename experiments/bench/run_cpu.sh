@@ -11,3 +11,8 @@ python -m ablate.bench.options --device cpu --images 1024 --epochs 1 --batch-siz
 python -m ablate.bench.sweep_throughput --jobs 1 2 --runs 4 --out $out/cpu_sweep_throughput.json \
     data=synthetic model=small_cnn trainer.epochs=2
 python -m ablate.bench.report_speed --out $out/cpu_report_speed.json
+# issue 28: airbench94's recipe through the harness against a bare loop over the same network (medians of 3
+# interleaved pairs), and two short runs of it at once against one at a time
+python -m ablate.bench.airbench --images 2048 --epochs 2 --repeats 3 --out $out/cpu_airbench_harness_vs_bare.json
+python -m ablate.bench.sweep_throughput --jobs 1 2 --runs 2 --out $out/cpu_sweep_throughput_airbench_icx.json \
+    experiment=airbench94 data=synthetic data.num_train=5120 trainer.epochs=2 trainer.tta=false
