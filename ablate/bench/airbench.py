@@ -16,6 +16,8 @@ the repeats' harness / bare ratios. Random images: the speed does not depend on 
 from __future__ import annotations
 
 import argparse
+import copy
+import functools
 import statistics
 import time
 from dataclasses import replace
@@ -37,14 +39,20 @@ from ablate.models import build_model
 from ablate.record.provenance import environment
 
 
-def recipe(**trainer) -> tuple[TrainSettings, list[dict], dict]:
-    """experiment=airbench94's training settings, augmentation ops and model keys, composed from conf/ as a job
-    composes them (one source for the recipe's values), with `trainer` keys replaced."""
+@functools.lru_cache(maxsize=1)
+def _recipe_config() -> dict:
+    """experiment=airbench94 composed from conf/ as a job composes it: once a process."""
     from hydra import compose, initialize_config_dir
     from omegaconf import OmegaConf
 
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = OmegaConf.to_container(compose("config", overrides=["experiment=airbench94"]), resolve=True)
+        return OmegaConf.to_container(compose("config", overrides=["experiment=airbench94"]), resolve=True)
+
+
+def recipe(**trainer) -> tuple[TrainSettings, list[dict], dict]:
+    """experiment=airbench94's training settings, augmentation ops and model keys (one source for the recipe's
+    values), with `trainer` keys replaced."""
+    cfg = copy.deepcopy(_recipe_config())
     return replace(settings_from_config(cfg), tta=False, **trainer), cfg["aug"]["ops"], cfg["model"]
 
 

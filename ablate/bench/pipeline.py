@@ -7,11 +7,12 @@ only (no model). Prints images/s for each and their ratio, ending with `speedup:
 from __future__ import annotations
 
 import argparse
+import statistics
 
 import torch
 
 from ablate.bench import standard
-from ablate.bench.common import random_images, save, timed_epochs
+from ablate.bench.common import interleave, median_ratio, random_images, save, timed_epochs
 from ablate.core import OptimSettings, TrainSettings, train
 from ablate.core.device import resolve_device
 from ablate.core.train import channel_stats
@@ -89,6 +90,20 @@ def standard_training(model_name, x, y, batch_size, device, epochs, workers, pre
                                         epochs, device)
 
 
+def sides(args, x, y, device: torch.device) -> dict:
+    """The two measurements, each returning {"images_per_second": ...} (and the core's first epoch)."""
+    if args.quick:
+        return {"ablate": lambda: {"images_per_second": ablate_batches(x, args.batch_size, device, args.epochs)},
+                "standard": lambda: {"images_per_second": standard_batches(x, y, args.batch_size, device,
+                                                                           args.epochs, args.workers)}}
+    return {"ablate": lambda: core_speed(args.model, x, y, args.batch_size, str(device), args.epochs,
+                                         precision=args.precision, channels_last=args.channels_last,
+                                         compile=args.compile),
+            "standard": lambda: {"images_per_second": standard_training(
+                args.model, x, y, args.batch_size, device, args.epochs, args.workers, args.precision,
+                args.channels_last, args.compile)}}
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(prog="python -m ablate.bench", description=__doc__.splitlines()[0])
     p.add_argument("--device", default="auto", help="cpu | cuda | auto")
@@ -103,31 +118,25 @@ def main(argv=None) -> dict:
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--compile", action="store_true")
+    p.add_argument("--repeats", type=int, default=3, help="the two sides take turns this many times")
     p.add_argument("--out", help="write the result as JSON here")
     args = p.parse_args(argv)
     device = resolve_device(args.device)
     n = args.images or (50000 if device.type == "cuda" else 10000 if args.quick else 2048)
     x, y = random_images(n)
     settings = {k: v for k, v in vars(args).items() if k != "out"} | {"images": n, "device": str(device)}
-    if args.quick:
-        ours = ablate_batches(x, args.batch_size, device, args.epochs)
-        theirs = standard_batches(x, y, args.batch_size, device, args.epochs, args.workers)
-        what = "augmentation + batching (no model)"
-        extra = {}
-    else:
-        core = core_speed(args.model, x, y, args.batch_size, str(device), args.epochs, precision=args.precision,
-                          channels_last=args.channels_last, compile=args.compile)
-        ours, first_epoch = core["images_per_second"], core["first_epoch_seconds"]
-        theirs = standard_training(args.model, x, y, args.batch_size, device, args.epochs, args.workers,
-                                   args.precision, args.channels_last, args.compile)
-        what = f"training {args.model}"
-        extra = {"ablate_first_epoch_seconds": first_epoch}
-    speedup = ours / theirs
+    runs = interleave(sides(args, x, y, device), args.repeats)
+    speedup, speedups = median_ratio(runs["ablate"], runs["standard"])
+    ours, theirs = (statistics.median(r["images_per_second"] for r in runs[side]) for side in ("ablate", "standard"))
+    what = "augmentation + batching (no model)" if args.quick else f"training {args.model}"
+    extra = {} if args.quick else {
+        "ablate_first_epoch_seconds": statistics.median(r["first_epoch_seconds"] for r in runs["ablate"])}
     env = environment(str(device))
     result = {"what": what, "ablate_images_per_second": ours, "standard_images_per_second": theirs,
-              "speedup": speedup, "settings": settings, **extra, "env": env}
+              "speedup": speedup, "speedups": speedups, "repeats": runs, "settings": settings, **extra, "env": env}
     print(f"device: {env['device_name']}, torch {env['torch']}, {what}, {n} images x {args.epochs} epochs, "
-          f"batch {args.batch_size}")
+          f"batch {args.batch_size}, {args.repeats} repeats (medians; each repeat's ratio: "
+          + " ".join(f"{v:.2f}" for v in speedups) + ")")
     print(f"ablate core:                        {ours:12,.0f} images/s")
     print(f"torchvision + DataLoader({args.workers} workers): {theirs:12,.0f} images/s")
     print(f"speedup: {speedup:.2f}")

@@ -76,13 +76,13 @@ print(env["gpu"], env["nvidia_smi"].splitlines()[-1] if env["nvidia_smi"] else "
 EOF
 step cuda_tests 100 "$PY" -m pytest -m cuda -q -p no:cacheprovider tests/test_cuda.py
 cp "$OUT/cuda_tests.log" "$OUT/cuda_tests.txt"
-step bench_small_cnn 45 "$PY" -m ablate.bench --device cuda --model small_cnn --epochs 2 --out "$OUT/bench_small_cnn.json"
-step bench_resnet18 60 "$PY" -m ablate.bench --device cuda --model resnet18 --images 10000 --epochs 1 \
+step bench_small_cnn 45 "$PY" -m ablate.bench --device cuda --model small_cnn --epochs 2 --repeats 1 --out "$OUT/bench_small_cnn.json"
+step bench_resnet18 60 "$PY" -m ablate.bench --device cuda --model resnet18 --images 10000 --epochs 1 --repeats 1 \
     --precision bf16 --channels-last --out "$OUT/bench_resnet18.json"
 step options_small_cnn 75 "$PY" -m ablate.bench.options --device cuda --model small_cnn --images 50000 --epochs 1 \
-    --batch-size 512 --out "$OUT/options_small_cnn.json"
+    --batch-size 512 --repeats 1 --out "$OUT/options_small_cnn.json"
 step options_resnet18 85 "$PY" -m ablate.bench.options --device cuda --model resnet18 --images 10000 --epochs 1 \
-    --batch-size 512 --out "$OUT/options_resnet18.json"
+    --batch-size 512 --repeats 1 --out "$OUT/options_resnet18.json"
 step sweep_throughput 75 "$PY" -m ablate.bench.sweep_throughput --jobs 1 2 4 --runs 4 \
     --out "$OUT/sweep_throughput.json" data=synthetic model=small_cnn trainer.epochs=2
 # the data the device's prelude prepared (offline: the JPEG copy), else the official files, downloaded
