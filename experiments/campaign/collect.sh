@@ -76,6 +76,9 @@ for part in leave_one_out published_epochs bf16; do
     [ -d $AB/$part ] && changed $AB/full $AB/$part && python -m ablate.report $AB/full $AB/$part \
         --baseline experiment=airbench94 --out $AB/$part/report || true
 done
+# item 3's question: does the order of the drops follow the published epochs saved?
+[ -d $AB/leave_one_out ] && changed $AB/full $AB/leave_one_out && python experiments/campaign/airbench_order.py \
+    $AB/full $AB/leave_one_out --out $AB/leave_one_out/order.md || true
 report experiments/results/resolve_ladder
 report experiments/results/jpeg_copy/once
 report experiments/results/jpeg_copy/twice
