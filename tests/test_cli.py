@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -25,11 +26,29 @@ def test_sweep_2x2_then_rerun_skips_all_four(ablate_cli, tmp_path):
     assert {(r["choices"]["aug"], r["choices"]["schedule"]) for r in recs.values()} == \
         {("none", "none"), ("none", "cosine"), ("cropflip", "none"), ("cropflip", "cosine")}
     stamps = {p: p.stat().st_mtime_ns for p in sweep.rglob("results.json")}
+    report = (sweep / "report" / "report.md").stat().st_mtime_ns
     second = ablate_cli(args, cwd=tmp_path)
     assert second.returncode == 0, second.stdout + second.stderr
     assert second.stdout.count("skip ") == 4
     assert stamps == {p: p.stat().st_mtime_ns for p in sweep.rglob("results.json")}
+    # nothing new: the report stays as it was (a restarted campaign relaunches every sweep)
+    assert "unchanged: every job was complete already" in second.stdout
+    assert (sweep / "report" / "report.md").stat().st_mtime_ns == report
     assert [p.name for p in sweep.glob("multirun*.yaml")] == ["multirun.yaml"]   # same jobs: no earlier launch kept
+
+
+def test_a_report_is_current_only_when_newer_than_every_record(tmp_path):
+    from ablate.sweep_end import report_is_current
+    job = tmp_path / "job"
+    job.mkdir()
+    (job / "results.json").write_text("{}")
+    assert not report_is_current(tmp_path)                       # no report yet
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "report.md").write_text("# report")
+    assert report_is_current(tmp_path)
+    later = (tmp_path / "report" / "report.md").stat().st_mtime_ns + 10 ** 9
+    os.utime(job / "results.json", ns=(later, later))            # a record written after the report
+    assert not report_is_current(tmp_path)
 
 
 def test_failing_job_leaves_the_others_complete_and_exits_nonzero(ablate_cli, tmp_path):

@@ -68,10 +68,16 @@ python -m ablate -m experiment=ladder_short 'model.widths=[16,32,64,128]' traine
 python -m ablate.resolve "$LIVE/resolve_ladder" --max-seeds 4 --budget-hours 1.5 || true
 # 5b. issue 28's evidence, before the ResNet-18 run (about 1/20 of its FLOPs): item 1, airbench94's full recipe,
 #     seeds 0-4 (9.9 epochs each, fp32 as the experiment sets until item 2 has measured bf16 for it); then item 3,
-#     each trick left out at 9.9 epochs, seeds 0-2 (TTA none / flip / multi-crop come from the same records)
+#     each trick left out at 9.9 epochs, seeds 0-2 (TTA none / flip / multi-crop come from the same records), seed
+#     by seed: every trick at seed 0 first, so the order of the drops can be read (airbench_order.py) after five
+#     runs and with intervals after ten, not only after all fifteen (one launch each: 15 kept launch files)
 python -m ablate experiment=airbench94 $COMMON hydra.sweep.dir="$LIVE/airbench94"
-for trick in model.whiten=false model.dirac_init=false optim.norm_lr_scale=1 trainer.lookahead=false aug.ops.1.op=flip; do
-    python -m ablate -m experiment=airbench94 seed=0,1,2 "$trick" $COMMON hydra.sweep.dir="$LIVE/airbench94_leave_one_out"
+for seed in 0 1 2; do
+    for trick in model.whiten=false model.dirac_init=false optim.norm_lr_scale=1 trainer.lookahead=false \
+                 aug.ops.1.op=flip; do
+        python -m ablate -m experiment=airbench94 seed=$seed "$trick" $COMMON \
+            hydra.sweep.dir="$LIVE/airbench94_leave_one_out"
+    done
 done
 # 5c. issue 30's run 2, does the lesson's ~88% come with width: the top rung at 64-128-256-512, 100 epochs, seed 0.
 #     Before issue 28's items 4 and 2 and before ResNet-18: about 5 h in fp32 on a 2-core CPU, it answers a README
