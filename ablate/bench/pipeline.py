@@ -2,7 +2,9 @@
 
 Both sides get the same model, augmentation (random crop with 4-pixel reflect padding + flip), batch
 size and number of images, in one process, after a warm-up. `--quick` times augmentation + batching
-only (no model). Prints images/s for each and their ratio, ending with `speedup: X.XX`.
+only (no model). The two sides take turns `--repeats` times (a shared machine drifts between minutes: one pair
+is not a measurement); prints the median images/s of each and the median of the repeats' ratios, ending with
+`speedup: X.XX`.
 """
 from __future__ import annotations
 
