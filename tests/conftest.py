@@ -10,6 +10,9 @@ from hydra import compose, initialize_config_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 CONF = ROOT / "conf"
+# every `python -m ablate` a test starts in a subprocess imports this checkout, whatever else is installed (a
+# venv with another clone installed would otherwise be what the subprocess tests test)
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
 # a tiny small_cnn so CPU tests take seconds
 TINY = ["data=synthetic", "model=small_cnn", "model.widths=[8,16,16,32]", "trainer.batch_size=64", "trainer.device=cpu",
         "trainer.progress=log"]

@@ -57,3 +57,11 @@ def test_the_runtime_loads_neither_the_report_nor_matplotlib_nor_scipy():
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip() == "[]"
+
+
+def test_a_subprocess_started_by_a_test_imports_this_checkout(tmp_path):
+    # conftest puts this checkout first on PYTHONPATH: another installed clone is never what the CLI tests run
+    res = subprocess.run([sys.executable, "-c", "import ablate; print(ablate.__file__)"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == str(PACKAGE / "__init__.py")
