@@ -111,6 +111,19 @@ def test_a_runs_eta_leaves_out_stalled_epochs(monkeypatch, caplog):
     assert "done in about 1m30s" in caplog.text                      # after the first epoch: 10 s x 9
 
 
+def test_a_first_epoch_that_spanned_a_pause_does_not_set_the_first_eta(monkeypatch, caplog):
+    import logging
+    from ablate.job import progress
+
+    clock = iter([0.0, 1600.0])          # epoch 1: 100 s of work and 1,500 s stopped (paused for a CI run)
+    monkeypatch.setattr(progress.time, "monotonic", lambda: next(clock))
+    p = progress.Progress(10, "job", "log")
+    row = {"train_loss": 1.0, "train_acc": 0.5, "val_acc": 0.5, "lr": 0.1, "images_per_second": 100.0}
+    with caplog.at_level(logging.INFO, logger="ablate"):
+        p({**row, "epoch": 1, "stopped_seconds": 1500.0})
+    assert "1m40s per epoch" in caplog.text and "done in about 15m00s" in caplog.text
+
+
 def test_seconds_per_epoch_leaves_out_epochs_stretched_by_pauses_however_many(tmp_path):
     sweep = tmp_path / "sweep"
     started(sweep / "aug=none,seed=0", 0, epochs_done=4, age=5)

@@ -60,10 +60,12 @@ class Progress:
             log.info("%s epoch %d/%d %s%s", self.label, row["epoch"], self.epochs, _fmt(row), self._eta(row))
 
     def _eta(self, row: dict) -> str:
-        """Time left from this process's typical wall time per epoch (training and evaluation together): epochs
-        stretched by a pause or a suspended machine are left out (`typical_epoch_seconds`)."""
+        """Time left from this process's typical wall time per epoch (training and evaluation together), less the
+        time the core saw it stopped (SIGSTOP: `stopped_seconds`, so a first epoch that spanned a pause does not
+        set the first estimate); epochs stretched by a pause the core did not see, or a suspended machine, are
+        left out (`typical_epoch_seconds`)."""
         now = time.monotonic()
-        self.walls.append(now - self.last)
+        self.walls.append(max(now - self.last - (row.get("stopped_seconds") or 0.0), 0.0))
         self.last = now
         left = self.epochs - row["epoch"]
         if not left:
