@@ -22,8 +22,10 @@ def write(sweep: Path, name: str, seed: int, overrides: list[str], acc: float) -
     job = sweep / name
     job.mkdir(parents=True)
     metrics = {"test_acc": acc / 100, "test_acc_tta": (acc + 0.5) / 100, "test_acc_tta_multicrop": (acc + 0.8) / 100}
+    as_hydra_writes_them = [o.replace("=false", "=False") for o in overrides]
     (job / "results.json").write_text(json.dumps({"status": "completed", "seed": seed, "metrics": metrics,
-                                                  "overrides": [f"seed={seed}", "experiment=airbench94", *overrides]}))
+                                                  "overrides": [f"seed={seed}", "experiment=airbench94",
+                                                                *as_hydra_writes_them]}))
 
 
 def sweeps(tmp_path: Path, drops: dict) -> tuple[Path, Path]:

@@ -35,10 +35,12 @@ def records(sweep: Path) -> list[dict]:
 
 
 def by_trick(recs: list[dict], tricks: dict) -> dict[str, dict[int, dict]]:
-    """trick override -> seed -> metrics, for the records that leave exactly one known trick out."""
+    """trick override -> seed -> metrics, for the records that leave exactly one known trick out (a record keeps
+    its overrides as Hydra wrote them: model.whiten=False for model.whiten=false)."""
     out: dict[str, dict[int, dict]] = {t: {} for t in tricks}
     for r in recs:
-        hits = [t for t in tricks if t in r["overrides"]]
+        given = {o.lower() for o in r["overrides"]}
+        hits = [t for t in tricks if t.lower() in given]
         if len(hits) == 1:
             out[hits[0]][int(r["seed"])] = r["metrics"]
     return out
