@@ -25,29 +25,53 @@ echo 19 2>/dev/null > /proc/self/autogroup || true
 # records committed earlier count as done: on a machine that lost the live folders, restore them first
 bash experiments/campaign/restore.sh
 
+# The ResNet-18 lane (issue 30's run 1; issue 28 asks for its runs beside it): with LANES=2 (the default on 2+
+# cores) the ResNet-18 recipe trains in the background beside the queue below, each on half the cores
+# (OMP_NUM_THREADS), its log in $LIVE/resnet18_94.log. On the Intel Xeon of 2026-12-07 (family 6 model 106) one
+# thread does 0.64x of two for ResNet-18 (32 against 50 img/s, fp32, channels_last) and two 1-thread airbench94 jobs
+# do 1.14x of one 2-thread job: the machine does more in all, the ResNet-18 run (29 h alone in fp32) starts now
+# instead of after about 22 h of queue, and each queued run lands later. Its step at the end of the queue stays: it
+# skips a complete record, is refused while the lane still trains it (one process per job folder), and resumes it if
+# the lane died.
+LANES=${LANES:-$([ "$(nproc)" -ge 2 ] && echo 2 || echo 1)}
+LANE_PID=
+if [ "$LANES" -gt 1 ]; then
+    OMP_NUM_THREADS=$(( $(nproc) / 2 )) python -m ablate experiment=resnet18_94 seed=0 $COMMON \
+        hydra.sweep.dir="$LIVE/resnet18_94" >> "$LIVE/resnet18_94.log" 2>&1 &
+    LANE_PID=$!
+fi
+# run MODULE ARGS: a queued step, on half the cores while the lane trains, all of them once it has ended
+run() {
+    if [ -n "$LANE_PID" ] && kill -0 "$LANE_PID" 2> /dev/null; then
+        OMP_NUM_THREADS=$(( $(nproc) / 2 )) python -m "$@"
+    else
+        python -m "$@"
+    fi
+}
+
 # 1. bf16 against fp32 on this CPU: rung 2 of the 20-epoch ladder, seeds 0 and 1, both precisions
-python -m ablate -m experiment=ladder_short rung=2_cosine seed=0,1 trainer.precision=fp32,bf16 \
+run ablate -m experiment=ladder_short rung=2_cosine seed=0,1 trainer.precision=fp32,bf16 \
     $COMMON hydra.sweep.dir="$LIVE/precision_parity"
 # 2. issue 11's evidence: SimpleCNN and EnhancedCNN on Fashion-MNIST and CIFAR-10 (5 epochs, 3 seeds).
 #    Fashion-MNIST comes from Debian's dataset-fashion-mnist package, linked where the loader looks.
 if [ -d /usr/share/datasets/fashion-mnist ]; then
     mkdir -p "$DATA/FashionMNIST" && ln -sfn /usr/share/datasets/fashion-mnist "$DATA/FashionMNIST/raw"
-    python -m ablate experiment=mnist_to_cifar $COMMON hydra.sweep.dir="$LIVE/mnist_to_cifar"
+    run ablate experiment=mnist_to_cifar $COMMON hydra.sweep.dir="$LIVE/mnist_to_cifar"
 fi
 # 3. the 100-epoch ladder, seed 0: rung 2 first (it decided the ladder's small_cnn widths: 32-64-128-256 reached
 #    84.66%, clearly short of ~88%, so the ladder and small_cnn's default became 48-96-192-384), then the other
 #    rungs, then the fourth cell of the README's 2x2 (aug=none schedule=cosine; the report pools the other
 #    three cells with the rungs that compose to the same config)
-python -m ablate experiment=ladder rung=2_cosine seed=0 $COMMON hydra.sweep.dir="$LIVE/ladder"
-python -m ablate experiment=ladder seed=0 $COMMON hydra.sweep.dir="$LIVE/ladder"
-python -m ablate -m aug=none schedule=cosine seed=0 $COMMON hydra.sweep.dir="$LIVE/readme_2x2"
+run ablate experiment=ladder rung=2_cosine seed=0 $COMMON hydra.sweep.dir="$LIVE/ladder"
+run ablate experiment=ladder seed=0 $COMMON hydra.sweep.dir="$LIVE/ladder"
+run ablate -m aug=none schedule=cosine seed=0 $COMMON hydra.sweep.dir="$LIVE/readme_2x2"
 # 2b. the 20-epoch ladder: four rungs x seeds 0, 1 (seed 0 was complete before the 100-epoch runs began;
 #     seed 1 waits until seed 0 of the 100-epoch ladder is in)
-python -m ablate experiment=ladder_short trainer.precision=bf16 $COMMON hydra.sweep.dir="$LIVE/ladder_short"
+run ablate experiment=ladder_short trainer.precision=bf16 $COMMON hydra.sweep.dir="$LIVE/ladder_short"
 # 4. seeds 1 and 2 of every rung and of the fourth cell
 for seed in 1 2; do
-    python -m ablate experiment=ladder seed=$seed $COMMON hydra.sweep.dir="$LIVE/ladder"
-    python -m ablate -m aug=none schedule=cosine seed=$seed $COMMON hydra.sweep.dir="$LIVE/readme_2x2"
+    run ablate experiment=ladder seed=$seed $COMMON hydra.sweep.dir="$LIVE/ladder"
+    run ablate -m aug=none schedule=cosine seed=$seed $COMMON hydra.sweep.dir="$LIVE/readme_2x2"
 done
 # 5a. issue 30's run 3, what one more round of the copy's compression costs (four 20-epoch runs, cheap): rung 2 of
 #     the 20-epoch ladder, seeds 0-1, on the copy as it is and on it re-encoded once more as JPEG quality 75, 4:2:0.
@@ -56,33 +80,33 @@ done
 #     The two differ only in data.root (placement), so they go to two sweep folders and jpeg_delta.py compares them.
 DATA2=${DATA2:-/root/data_jpeg2}
 [ -f "$DATA2/cifar-10-batches-py/test_batch" ] || python experiments/campaign/reencode_jpeg.py "$DATA" "$DATA2"
-python -m ablate -m experiment=ladder_short rung=2_cosine seed=0,1 trainer.precision=fp32 $COMMON \
+run ablate -m experiment=ladder_short rung=2_cosine seed=0,1 trainer.precision=fp32 $COMMON \
     hydra.sweep.dir="$LIVE/jpeg_copy_once"
-python -m ablate -m experiment=ladder_short rung=2_cosine seed=0,1 trainer.precision=fp32 data.root="$DATA2" $PLACE \
+run ablate -m experiment=ladder_short rung=2_cosine seed=0,1 trainer.precision=fp32 data.root="$DATA2" $PLACE \
     hydra.sweep.dir="$LIVE/jpeg_copy_twice"
 # 5a. issue 29's real run: ablate.resolve on a ladder the CPU affords in a session (small_cnn at widths
 #     16-32-64-128, 8 epochs, fp32: about 6 min a run on a 2-core AMD EPYC), rungs 1-3 from seeds 0-1, at most 4
 #     seeds a rung; its looks are in resolve.json, so a restart resumes the design where it stopped
-python -m ablate -m experiment=ladder_short 'model.widths=[16,32,64,128]' trainer.epochs=8 trainer.precision=fp32 \
+run ablate -m experiment=ladder_short 'model.widths=[16,32,64,128]' trainer.epochs=8 trainer.precision=fp32 \
     rung=1_cropflip,2_cosine,3_label_smoothing seed=0,1 $COMMON hydra.sweep.dir="$LIVE/resolve_ladder"
-python -m ablate.resolve "$LIVE/resolve_ladder" --max-seeds 4 --budget-hours 1.5 || true
+run ablate.resolve "$LIVE/resolve_ladder" --max-seeds 4 --budget-hours 1.5 || true
 # 5b. issue 28's evidence, before the ResNet-18 run (about 1/20 of its FLOPs): item 1, airbench94's full recipe,
 #     seeds 0-4 (9.9 epochs each, fp32 as the experiment sets until item 2 has measured bf16 for it); then item 3,
 #     each trick left out at 9.9 epochs, seeds 0-2 (TTA none / flip / multi-crop come from the same records), seed
 #     by seed: every trick at seed 0 first, so the order of the drops can be read (airbench_order.py) after five
 #     runs and with intervals after ten, not only after all fifteen (one launch each: 15 kept launch files)
-python -m ablate experiment=airbench94 $COMMON hydra.sweep.dir="$LIVE/airbench94"
+run ablate experiment=airbench94 $COMMON hydra.sweep.dir="$LIVE/airbench94"
 for seed in 0 1 2; do
     for trick in model.whiten=false model.dirac_init=false optim.norm_lr_scale=1 trainer.lookahead=false \
                  aug.ops.1.op=flip; do
-        python -m ablate -m experiment=airbench94 seed=$seed "$trick" $COMMON \
+        run ablate -m experiment=airbench94 seed=$seed "$trick" $COMMON \
             hydra.sweep.dir="$LIVE/airbench94_leave_one_out"
     done
 done
 # 5c. issue 30's run 2, does the lesson's ~88% come with width: the top rung at 64-128-256-512, 100 epochs, seed 0.
 #     Before issue 28's items 4 and 2 and before ResNet-18: about 5 h in fp32 on a 2-core CPU, it answers a README
 #     question in about two sessions, where ResNet-18 (about 29 h in fp32) finishes only on a machine that stays
-python -m ablate experiment=ladder rung=2_cosine 'model.widths=[64,128,256,512]' seed=0 $COMMON \
+run ablate experiment=ladder rung=2_cosine 'model.widths=[64,128,256,512]' seed=0 $COMMON \
     hydra.sweep.dir="$LIVE/ladder_widths64"
 # 5d. issue 28's item 4, the published trade-offs: each trick left out at the epochs its author found it needs to
 #     reach 94% (whitening 22, dirac 12.7, BN-bias lr 14.2, lookahead 10.7, alternating flip 10.8), seeds 0-1: each
@@ -91,18 +115,18 @@ python -m ablate experiment=ladder rung=2_cosine 'model.widths=[64,128,256,512]'
 for pair in "model.whiten=false 22" "model.dirac_init=false 12.7" "optim.norm_lr_scale=1 14.2" \
             "trainer.lookahead=false 10.7" "aug.ops.1.op=flip 10.8"; do
     set -- $pair
-    python -m ablate -m experiment=airbench94 seed=0,1 "$1" trainer.epochs="$2" $COMMON \
+    run ablate -m experiment=airbench94 seed=0,1 "$1" trainer.epochs="$2" $COMMON \
         hydra.sweep.dir="$LIVE/airbench94_published_epochs"
 done
 # (bf16 only where this CPU runs it natively, AMX or AVX512-BF16: elsewhere it is emulated, about 3x slower than
 # fp32, and a later machine with native bf16 measures the same accuracy in a third of the time)
 if grep -qwE "amx_bf16|avx512_bf16" /proc/cpuinfo; then
-    python -m ablate -m experiment=airbench94 seed=0,1 trainer.precision=bf16 $COMMON hydra.sweep.dir="$LIVE/airbench94_bf16"
+    run ablate -m experiment=airbench94 seed=0,1 trainer.precision=bf16 $COMMON hydra.sweep.dir="$LIVE/airbench94_bf16"
 fi
 # 5. the ResNet-18 recipe (CIFAR stem, about 94% on a GPU), seed 0: about 6 h in bf16 + channels_last on an AMX
 #    Xeon, far more in fp32 on a CPU without native bf16 (precision=auto picks fp32 there); after the cheap pair
 #    above, which one session completes, since a new machine loses the live checkpoint
-python -m ablate experiment=resnet18_94 seed=0 $COMMON hydra.sweep.dir="$LIVE/resnet18_94"
+run ablate experiment=resnet18_94 seed=0 $COMMON hydra.sweep.dir="$LIVE/resnet18_94"
 
 # 6. seeds 3 and 4 (the ladder's own seed range, 0-4): at seeds 0-2 the cosine step and the 2x2 interaction stay
 #    unresolved, mostly from rung 1's spread (a constant lr leaves its final epoch 1-2 points from where its
@@ -110,8 +134,9 @@ python -m ablate experiment=resnet18_94 seed=0 $COMMON hydra.sweep.dir="$LIVE/re
 #    four cells of the 2x2), rung 3 last (its step, -0.04 points at seeds 0-2, is far below seed noise: the report
 #    puts 463 seeds a side at 80% power; seeds 3-4 only complete the ladder's own seed range)
 for seed in 3 4; do
-    python -m ablate experiment=ladder rung=0_baseline,1_cropflip,2_cosine seed=$seed $COMMON \
+    run ablate experiment=ladder rung=0_baseline,1_cropflip,2_cosine seed=$seed $COMMON \
         hydra.sweep.dir="$LIVE/ladder"
-    python -m ablate -m aug=none schedule=cosine seed=$seed $COMMON hydra.sweep.dir="$LIVE/readme_2x2"
+    run ablate -m aug=none schedule=cosine seed=$seed $COMMON hydra.sweep.dir="$LIVE/readme_2x2"
 done
-python -m ablate experiment=ladder rung=3_label_smoothing seed=3,4 $COMMON hydra.sweep.dir="$LIVE/ladder"
+run ablate experiment=ladder rung=3_label_smoothing seed=3,4 $COMMON hydra.sweep.dir="$LIVE/ladder"
+wait   # the ResNet-18 lane
