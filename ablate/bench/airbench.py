@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from ablate.__main__ import CONFIG_DIR
-from ablate.bench.common import random_images, save
+from ablate.bench.common import median_ratio, random_images, save
 from ablate.core import TrainSettings, train
 from ablate.core.device import resolve_device
 from ablate.core.optim import param_groups
@@ -111,12 +111,16 @@ def summary(name: str, runs_of_side: list[dict], runs: dict[str, list[dict]]) ->
     ratio where both sides ran in it, else of the medians."""
     bare = runs.get("bare, " + name.split(", ")[1], [])
     speeds = [r["images_per_second"] for r in runs_of_side]
-    ratios = [h["images_per_second"] / b["images_per_second"] for h, b in zip(runs_of_side, bare)]
-    if len(runs_of_side) != len(bare) and bare:
+    if bare and len(bare) == len(runs_of_side):
+        ratio, ratios = median_ratio(runs_of_side, bare)
+    elif bare:                   # the compile row runs once, after the repeats
         ratios = [statistics.median(speeds) / statistics.median(r["images_per_second"] for r in bare)]
+        ratio = ratios[0]
+    else:
+        ratio, ratios = None, []
     return {"images_per_second": statistics.median(speeds),
             "first_epoch_seconds": statistics.median(r["first_epoch_seconds"] for r in runs_of_side),
-            "ratio_to_bare": statistics.median(ratios) if ratios else None, "ratios": ratios, "repeats": runs_of_side}
+            "ratio_to_bare": ratio, "ratios": ratios, "repeats": runs_of_side}
 
 
 def main(argv=None) -> dict:
