@@ -33,7 +33,8 @@ bash experiments/campaign/restore.sh
 # instead of after about 22 h of queue, and each queued run lands later. Its step at the end of the queue stays: it
 # skips a complete record, is refused while the lane still trains it (one process per job folder), and resumes it if
 # the lane died.
-LANES=${LANES:-$([ "$(nproc)" -ge 2 ] && echo 2 || echo 1)}
+# (JOBS=2 already splits the cores between two jobs of a sweep: the lane is then off unless LANES=2 is given)
+LANES=${LANES:-$([ "$(nproc)" -ge 2 ] && [ "$JOBS" -eq 1 ] && echo 2 || echo 1)}
 LANE_PID=
 if [ "$LANES" -gt 1 ]; then
     OMP_NUM_THREADS=$(( $(nproc) / 2 )) python -m ablate experiment=resnet18_94 seed=0 $COMMON \
