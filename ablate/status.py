@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from ablate.job.checkpoint import CHECKPOINT
-from ablate.job.progress import typical_epoch_seconds
+from ablate.job.progress import finish_clock, typical_epoch_seconds
 from ablate.record.files import read_history
 from ablate.record.sweep import load_runs
 
@@ -76,7 +76,7 @@ def job_status(row: dict, now: float) -> dict:
             "epoch": None,                                          # reached/total, once totals are borrowed
             "val_acc": f"{100 * val:.2f}" if val is not None else "-",
             "s/epoch": f"{per_epoch:.0f}" if per_epoch else "-",
-            "eta": time.strftime("%H:%M", time.localtime(now + eta)) + f" ({eta / 60:.0f} min)" if eta else "-",
+            "eta": f"{finish_clock(eta, now)} ({_duration(eta)})" if eta else "-",
             "_eta_s": eta, "_job_s": done_in, "_left": 1 - reached / total if total else 1.0, "_total": total,
             "_reached": reached}
 

@@ -143,3 +143,11 @@ def test_typical_epoch_seconds_drops_a_warm_up_epoch_and_keeps_ordinary_spread()
     assert typical_epoch_seconds([]) is None
     assert typical_epoch_seconds([300.0, 40.0, 41.0, 39.0]) == 40.0    # compile warm-up: 7x the fastest
     assert typical_epoch_seconds([50.0, 40.0, 70.0]) == 50.0           # within 2x: kept
+
+
+def test_an_eta_past_today_names_its_day():
+    from ablate.job import progress
+    noon = time.mktime((2026, 12, 7, 12, 0, 0, 0, 0, -1))            # local time, whatever the zone
+    assert progress.finish_clock(25 * 60, noon) == "12:25"
+    assert progress.finish_clock(48 * 3600 + 24 * 60, noon) == "Wed 09 Dec 12:24"   # not "12:24", as if today
+    assert progress.finish_clock(13 * 3600, noon) == "Tue 08 Dec 01:00"

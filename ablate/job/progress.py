@@ -23,6 +23,14 @@ def _duration(seconds: float) -> str:
     return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
 
 
+def finish_clock(seconds_from_now: float, now: float | None = None) -> str:
+    """The local clock time that far ahead: HH:MM on the same day, with the weekday and date on another day
+    ('Wed 09 Dec 06:59'), so an ETA two days out does not read as 25 minutes away."""
+    now = time.time() if now is None else now
+    at, today = time.localtime(now + seconds_from_now), time.localtime(now)
+    return time.strftime("%H:%M" if at[:3] == today[:3] else "%a %d %b %H:%M", at)
+
+
 STRETCHED = 2.0   # an epoch this many times the fastest one spanned a pause (SIGSTOP, a suspended machine)
 
 
@@ -71,7 +79,7 @@ class Progress:
         if not left:
             return ""
         eta = typical_epoch_seconds(self.walls) * left
-        text = f", eta {_duration(eta)} (~{time.strftime('%H:%M', time.localtime(time.time() + eta))})"
+        text = f", eta {_duration(eta)} (~{finish_clock(eta)})"
         if len(self.walls) == 1:
             log.info("%s: %s per epoch, %d epoch(s) left, done in about %s", self.label,
                      _duration(eta / left), left, _duration(eta))
