@@ -27,12 +27,13 @@ bash experiments/campaign/restore.sh
 
 # The ResNet-18 lane (issue 30's run 1; issue 28 asks for its runs beside it): with LANES=2 (the default on 2+
 # cores) the ResNet-18 recipe trains in the background beside the queue below, each on half the cores
-# (OMP_NUM_THREADS), its log in $LIVE/resnet18_94.log. On the Intel Xeon of 2026-12-07 (family 6 model 106) one
-# thread does 0.64x of two for ResNet-18 (32 against 50 img/s, fp32, channels_last) and two 1-thread airbench94 jobs
-# do 1.14x of one 2-thread job: the machine does more in all, the ResNet-18 run (29 h alone in fp32) starts now
-# instead of after about 22 h of queue, and each queued run lands later. Its step at the end of the queue stays: it
-# skips a complete record, is refused while the lane still trains it (one process per job folder), and resumes it if
-# the lane died.
+# (OMP_NUM_THREADS), its log in $LIVE/resnet18_94.log. Measured on the Intel Xeon of 2026-12-07 (family 6 model 106,
+# fp32): side by side, ResNet-18 trains at 27.7 img/s (0.55x of its 50 img/s on both cores, python -m
+# ablate.bench.options, channels_last) and airbench94 at 121-129 img/s (0.50-0.53x of its 235-250 alone): 1.05-1.08x
+# the work of one job on both cores. So the pair costs the queue nothing in all; the ResNet-18 run (29 h alone in
+# fp32, about 47 h beside) starts now instead of after about 22 h of queue, and each queued run lands about twice as
+# late. Its step at the end of the queue stays: it skips a complete record, is refused while the lane still trains
+# it (one process per job folder), and resumes it if the lane died.
 # (JOBS=2 already splits the cores between two jobs of a sweep: the lane is then off unless LANES=2 is given)
 LANES=${LANES:-$([ "$(nproc)" -ge 2 ] && [ "$JOBS" -eq 1 ] && echo 2 || echo 1)}
 LANE_PID=
