@@ -77,7 +77,7 @@ def job_status(row: dict, now: float) -> dict:
             "val_acc": f"{100 * val:.2f}" if val is not None else "-",
             "s/epoch": f"{per_epoch:.0f}" if per_epoch else "-",
             "eta": f"{finish_clock(eta, now)} ({_duration(eta)})" if eta else "-",
-            "_eta_s": eta, "_job_s": done_in, "_left": 1 - reached / total if total else 1.0, "_total": total,
+            "_eta_s": eta, "_job_s": done_in, "_sweep": row.get("sweep", ""), "_left": 1 - reached / total if total else 1.0, "_total": total,
             "_reached": reached}
 
 
@@ -86,21 +86,41 @@ def _duration(seconds: float) -> str:
     return f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes} min"
 
 
-def time_left(table: pd.DataFrame) -> str | None:
-    """The sweep's remaining training time, run one job after another (the basic launcher's way): each
-    running job's ETA, plus each job still to run (missing, stopped, interrupted) at the median completed
-    job's wall time (the part of it not yet done, where the epochs reached are known). None when nothing is
-    left or no job has completed to measure by."""
-    jobs = table[table._job_s.notna()]._job_s
+def time_left(table: pd.DataFrame) -> list[str]:
+    """Each sweep's remaining training time, one line per sweep folder (a job's median time in one sweep says
+    nothing of another's). Jobs running at once in a sweep (a parallel launcher) run side by side: the longest
+    ETA counts, not their sum. Each job still to run (missing, stopped, interrupted) counts one after another
+    (the basic launcher's way) at the sweep's median completed job's wall time, the part of it not yet done
+    where the epochs reached are known; with no completed job to time it by, it is named, not guessed."""
+    lines = []
+    for sweep, jobs in table.groupby("_sweep", sort=False):
+        line = _sweep_time_left(jobs)
+        if line:
+            lines.append(f"{sweep}: {line}" if table._sweep.nunique() > 1 else line)
+    return lines
+
+
+def _sweep_time_left(table: pd.DataFrame) -> str | None:
+    done = table[table._job_s.notna()]._job_s
     running = table[table.status == "running"]._eta_s.dropna()
     waiting = table[table.status.str.split(" ").str[0].isin(["missing", "stopped", "interrupted"])]
-    if jobs.empty or (running.empty and waiting.empty):
+    if running.empty and waiting.empty:
         return None
-    per_job = float(jobs.median())
-    total = float(running.sum()) + per_job * float(waiting._left.sum())
-    parts = ([f"{len(running)} running"] if len(running) else []) + \
-        ([f"{len(waiting)} to run at the median completed job's {_duration(per_job)} each"] if len(waiting) else [])
-    return f"about {_duration(total)} of training left ({', '.join(parts)}; one job after another)"
+    parts, total = [], float(running.max()) if len(running) else 0.0
+    if len(running) > 1:
+        parts.append(f"{len(running)} running side by side, the last ending in {_duration(total)}")
+    elif len(running):
+        parts.append("1 running")
+    if len(waiting) and done.empty:
+        parts.append(f"{len(waiting)} to run, not timed: no job of this sweep has completed")
+        return f"{', '.join(parts)}" if running.empty else \
+            f"at least {_duration(total)} of training left ({'; '.join(parts)})"
+    if len(waiting):
+        per_job = float(done.median())
+        total += per_job * float(waiting._left.sum())
+        parts.append(f"{len(waiting)} to run at the median completed job's {_duration(per_job)} each, "
+                     "one after another")
+    return f"about {_duration(total)} of training left ({'; '.join(parts)})"
 
 
 def _borrow_totals(rows: list[dict]) -> list[dict]:
@@ -142,8 +162,8 @@ def main(argv=None) -> int:
     print(table.drop(columns=[c for c in table.columns if c.startswith("_")]).to_string(index=False))
     counts = table.status.str.split(" ").str[0].value_counts()
     print("\n" + ", ".join(f"{n} {s}" for s, n in counts.items()))
-    if left:
-        print(left)
+    for line in left:
+        print(line)
     return 0
 
 

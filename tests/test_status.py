@@ -92,8 +92,27 @@ def test_time_left_in_a_sweep_adds_running_etas_and_waiting_jobs_at_the_median_c
     assert main([str(sweep)]) == 0
     out = capsys.readouterr().out
     # 360 s + 1.5 x 3600 s = 5760 s = 96 min
-    assert "about 1h36m of training left (1 running, 2 to run at the median completed job's 1h00m each" in out
+    assert "about 1h36m of training left (1 running; 2 to run at the median completed job's 1h00m each" in out
     assert main([str(tmp_path / "nowhere")]) == 2
+
+
+def test_time_left_takes_jobs_running_side_by_side_at_the_longest_and_each_sweep_by_its_own_jobs(tmp_path, capsys):
+    import json
+    fast, slow, fresh = tmp_path / "fast", tmp_path / "slow", tmp_path / "fresh"
+    write_run(fast / "aug=none,seed=0", ["aug=none"], 0, 0.7)
+    rec = json.loads((fast / "aug=none,seed=0" / "results.json").read_text())
+    (fast / "aug=none,seed=0" / "results.json").write_text(json.dumps({**rec, "wall_seconds": 600.0}))
+    started(fast / "aug=none,seed=1", 1, epochs_done=4, age=5)             # 6 x 60 s left
+    started(fast / "aug=none,seed=2", 2, epochs_done=8, age=5)             # 2 x 60 s left, beside it
+    started(fast / "aug=none,seed=3", 3)                                    # one job at 10 min
+    started(slow / "aug=none,seed=0", 0, epochs_done=1, age=5, total=100)  # 99 x 60 s left
+    started(fresh / "aug=none,seed=0", 0)                                   # nothing to time it by
+    assert main([str(fast), str(slow), str(fresh)]) == 0
+    out = capsys.readouterr().out
+    # 6 min (the longer of the two running) + 10 min, not 6 + 2 + 10 min, nor timed by the slow sweep's job
+    assert f"{fast}: about 16 min of training left (2 running side by side, the last ending in 6 min; 1 to run" in out
+    assert f"{slow}: about 1h39m of training left (1 running)" in out
+    assert f"{fresh}: 1 to run, not timed: no job of this sweep has completed" in out
 
 
 def test_a_runs_eta_leaves_out_stalled_epochs(monkeypatch, caplog):
