@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -114,8 +115,9 @@ def _fake_launcher(sweep, accuracy):
             calls.append(cmd)
             overrides = [o for o in cmd[4:] if not o.startswith(("seed=", "hydra."))]
             seeds = next(o for o in cmd if o.startswith("seed=")).split("=")[1].split(",")
+            into = Path(next(o for o in cmd if o.startswith("hydra.sweep.dir=")).split("=", 1)[1])
             for s in seeds:
-                job = sweep / f"{','.join(overrides)},seed={s}"
+                job = into / f"{','.join(overrides)},seed={s}"
                 write_run(job, overrides, int(s), accuracy(" ".join(overrides), int(s)))
         return [0] * len(commands)
     return launch, calls
@@ -153,6 +155,29 @@ def test_the_loop_adds_seeds_until_every_comparison_stops_and_the_report_says_ho
     assert resolve_main([str(sweep), "--max-seeds", "8"]) == 2
     err = capsys.readouterr().err
     assert "max_seeds 6 -> 8" in err and "--max-seeds 6" in err
+
+
+def test_a_baseline_swept_into_another_folder_is_resolved_with_each_configuration_growing_where_it_is(
+        tmp_path, capsys):
+    base = _sweep(tmp_path / "base", {"aug=none": [0.80, 0.81]})
+    variants = _sweep(tmp_path / "variants", {"aug=cropflip": [0.90, 0.905], "aug=flip": [0.80, 0.812]})
+    assert resolve_main([str(variants), str(base), "--baseline", "aug=none", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    commands = [line for line in out.splitlines() if line.startswith("  python -m ablate -m")]
+    assert any(c.startswith("  python -m ablate -m aug=none seed=2") and c.endswith(f"hydra.sweep.dir={base}")
+               for c in commands)
+    assert any(c.startswith("  python -m ablate -m aug=flip seed=2") and c.endswith(f"hydra.sweep.dir={variants}")
+               for c in commands)
+    rng = np.random.default_rng(0)
+    true = {"aug=none": 0.80, "aug=cropflip": 0.90, "aug=flip": 0.805}
+    launch, calls = _fake_launcher(None, lambda c, s: true[c] + rng.normal(0, 0.005))
+    state = resolve([variants, base], Design(max_seeds=4), baseline="aug=none", launch=launch, echo=lambda s: None)
+    assert calls and {c for c in state["looks"][0]["rows"][0]["comparison"].split(" vs ")} == {"aug=cropflip", "aug=none"}
+    assert len(list(base.glob("aug=none,seed=*"))) > 2 and not list(variants.glob("aug=none,*"))
+    assert read_state(variants)["sweeps"] == [".", "../base"] and read_state(base) is None
+    # the alpha spent is over both folders' comparisons: one folder alone is refused, naming them
+    assert resolve_main([str(variants), "--baseline", "aug=none", "--max-seeds", "4"]) == 2
+    assert f"over the folders {variants} {base}" in capsys.readouterr().err
 
 
 def test_dry_run_records_nothing_and_budget_stops_before_a_round(tmp_path, capsys):

@@ -1,12 +1,14 @@
-"""`python -m ablate.resolve SWEEP_DIR [--max-seeds N] [--budget-hours H] [--alpha A] [--spending obf|pocock]
-[--baseline CONFIG] [--dry-run]`: look at the sweep's comparisons, add seeds only where one is still open,
-look again, until each is resolved or futile, or the next round would pass the budget; then write the report.
-Every look is kept in SWEEP_DIR/resolve.json, so a killed resolve, or a later one, spends only the alpha that is
-left."""
+"""`python -m ablate.resolve SWEEP_DIR [MORE_SWEEP_DIRS ...] [--max-seeds N] [--budget-hours H] [--alpha A]
+[--spending obf|pocock] [--baseline CONFIG] [--dry-run]`: look at the sweeps' comparisons, add seeds only where
+one is still open, look again, until each is resolved or futile, or the next round would pass the budget; then
+write the report. Every look is kept in the first SWEEP_DIR's resolve.json, so a killed resolve, or a later one,
+spends only the alpha that is left. With several folders (a baseline swept earlier into another), each
+configuration's new seeds go to the folder that holds its runs."""
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from dataclasses import asdict
@@ -24,7 +26,9 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m ablate.resolve", description=(
         "Resolve a sweep's comparisons with the fewest runs: seeds are added only where a comparison is still "
         "open, and a group-sequential design keeps the familywise false-positive rate at --alpha over all looks."))
-    p.add_argument("sweep_dir", help="a sweep folder (hydra.sweep.dir) with 2+ configurations")
+    p.add_argument("sweep_dirs", nargs="+", metavar="SWEEP_DIR",
+                   help="sweep folders (hydra.sweep.dir) with 2+ configurations among them; the first keeps "
+                        "resolve.json and the report")
     p.add_argument("--max-seeds", type=int, default=5, help="seeds a configuration may reach (default 5)")
     p.add_argument("--budget-hours", type=float, default=math.inf,
                    help="stop before a round that would take the runs resolve launches past this many hours")
@@ -51,7 +55,7 @@ def _check(args) -> Design:
         raise ValueError(f"--futility-optimism {args.futility_optimism}: pass 0 or more standard errors, e.g. 1")
     if not args.budget_hours > 0:
         raise ValueError(f"--budget-hours {args.budget_hours}: pass a positive number of hours")
-    sweep_folders([args.sweep_dir])
+    sweep_folders(args.sweep_dirs)
     return Design(alpha=args.alpha, max_seeds=args.max_seeds, spending=args.spending,
                   futility_optimism=args.futility_optimism)
 
@@ -68,6 +72,22 @@ def _same_design(state: dict | None, design: Design, sweep: Path) -> None:
                          f"design; pass {flags}, or resolve into a new sweep folder")
 
 
+def _folders(sweeps: list[Path]) -> list[str]:
+    """The folders resolved over, as paths from the first (so the set survives a move of them all)."""
+    return [os.path.relpath(s.resolve(), sweeps[0].resolve()) for s in sweeps]
+
+
+def _same_folders(state: dict | None, sweeps: list[Path]) -> None:
+    """The comparisons, and so the alpha already spent on them, are those of the folders first looked at."""
+    if state is None:
+        return
+    before = state.get("sweeps", ["."])
+    if before != _folders(sweeps):
+        named = " ".join(os.path.normpath(sweeps[0] / b) for b in before)
+        raise ValueError(f"{sweeps[0]} was resolved over the folders {named}: its looks spent alpha on their "
+                         f"comparisons; pass the same folders in that order, or resolve into a new sweep folder")
+
+
 def _round_cost(adds: dict[str, int], seconds: float) -> str:
     runs = sum(adds.values())
     if not math.isfinite(seconds):
@@ -75,11 +95,12 @@ def _round_cost(adds: dict[str, int], seconds: float) -> str:
     return f"{runs} run(s), about {runs * seconds / 3600:.2f} h at the sweep's median {seconds / 60:.1f} min a run"
 
 
-def _one_look(sweep: Path, baseline, design: Design, state: dict | None):
-    report = build([sweep], baseline)
+def _one_look(sweeps: list[Path], baseline, design: Design, state: dict | None):
+    report = build(sweeps, baseline)
     comparisons = on_sweep.comparisons_of(report)
     if not comparisons:
-        raise ValueError(f"{sweep} has nothing to compare (one configuration): sweep 2+ configurations first")
+        raise ValueError(f"{' '.join(map(str, sweeps))} has nothing to compare (one configuration): sweep 2+ "
+                         f"configurations first")
     values = on_sweep.values_of(report.runs)
     fractions, stopped = history(state)
     rows = look(comparisons, values, design, fractions, stopped)
@@ -87,19 +108,27 @@ def _one_look(sweep: Path, baseline, design: Design, state: dict | None):
     return report, values, rows, adds
 
 
-def resolve(sweep: Path, design: Design, baseline=None, budget_hours: float = math.inf, dry_run: bool = False,
+def resolve(sweeps, design: Design, baseline=None, budget_hours: float = math.inf, dry_run: bool = False,
             launch=on_sweep.launch, echo=print) -> dict:
-    """The loop; returns the state it wrote. `launch` runs a round's commands (a test passes its own)."""
-    on_sweep.check_readable(sweep)
+    """The loop over one sweep folder or several (the first keeps the state); returns the state it wrote.
+    `launch` runs a round's commands (a test passes its own)."""
+    sweeps = [Path(s) for s in sweeps] if isinstance(sweeps, (list, tuple)) else [Path(sweeps)]
+    sweep = sweeps[0]
+    for folder in sweeps:
+        on_sweep.check_readable(folder)
     state = read_state(sweep)
     _same_design(state, design, sweep)
+    _same_folders(state, sweeps)
     state = state or new_state({**asdict(design), "describe": design.describe()})
     state["design"].update(futility_optimism=design.futility_optimism, describe=design.describe())
+    if len(sweeps) > 1:
+        state["sweeps"] = _folders(sweeps)
     while True:
-        report, values, rows, adds = _one_look(sweep, baseline, design, state)
+        report, values, rows, adds = _one_look(sweeps, baseline, design, state)
         entry = {"look": len(state["looks"]) + 1, "at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
                  "rows": [r.as_dict() for r in rows], "planned_runs": sum(adds.values())}
         seconds = on_sweep.run_seconds(report.runs)
+        commands = on_sweep.round_commands(report.runs, adds)
         if state["looks"] and all(r.comparison.name in history(state)[1] for r in rows):
             echo(f"{sweep}: every comparison was resolved or stopped at look {len(state['looks'])}; nothing to add")
             return state
@@ -107,10 +136,11 @@ def resolve(sweep: Path, design: Design, baseline=None, budget_hours: float = ma
             echo(looks_table({"looks": [entry]}, report.labels, markdown=True))
             echo(f"next round (dry run, not recorded as a look): {_round_cost(adds, seconds)}"
                  if adds else "nothing to add: every comparison is resolved or stopped")
-            for cmd in on_sweep.round_commands(sweep, report.runs, adds):
+            for cmd in commands:
                 echo("  python " + " ".join(cmd[1:]))
             return state
-        on_sweep.check_launchable(sweep)
+        for folder in sweeps:
+            on_sweep.check_launchable(folder)
         state["looks"].append(entry)
         write_state(sweep, state)
         echo(looks_table({"looks": [entry]}, report.labels, markdown=True))
@@ -124,14 +154,15 @@ def resolve(sweep: Path, design: Design, baseline=None, budget_hours: float = ma
             break
         echo(f"look {entry['look']}: launching {_round_cost(adds, seconds)}")
         t0 = time.monotonic()
-        statuses = launch(on_sweep.round_commands(sweep, report.runs, adds))
+        statuses = launch(commands)
         state["launched_hours"] += (time.monotonic() - t0) / 3600
         write_state(sweep, state)
-        after = on_sweep.values_of(build([sweep], baseline).runs)
+        after = on_sweep.values_of(build(sweeps, baseline).runs)
         short = {c: n for c, n in adds.items() if len(after.get(c, [])) < len(values.get(c, [])) + n}
         if short:
             echo(f"a round's runs did not all complete ({', '.join(f'{c}: {n}' for c, n in short.items())}; "
-                 f"exit statuses {statuses}): see `python -m ablate.status {sweep}`; rerun resolve to retry them")
+                 f"exit statuses {statuses}): see `python -m ablate.status {' '.join(map(str, sweeps))}`; "
+                 f"rerun resolve to retry them")
             state["stopped_because"] = "runs of a round did not complete"
             write_state(sweep, state)
             break
@@ -142,10 +173,10 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
         design = _check(args)
-        sweep = Path(args.sweep_dir)
-        state = resolve(sweep, design, args.baseline, args.budget_hours, args.dry_run)
+        sweeps = [Path(s) for s in args.sweep_dirs]
+        state = resolve(sweeps, design, args.baseline, args.budget_hours, args.dry_run)
         if not args.dry_run:
-            out = write_report([sweep], args.baseline, figures=True)
+            out = write_report(sweeps, args.baseline, figures=True)
             print(f"report: {out / 'report.md'} ({len(state['looks'])} look(s), design: {design.describe()})")
     except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)

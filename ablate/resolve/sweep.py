@@ -93,18 +93,19 @@ def _launcher_overrides(sweep: Path) -> list[str]:
     return [o for o in hydra if not o.startswith(("hydra.sweep.dir=", "hydra.mode="))]
 
 
-def round_commands(sweep: Path, runs: pd.DataFrame, adds: dict[str, int]) -> list[list[str]]:
+def round_commands(runs: pd.DataFrame, adds: dict[str, int]) -> list[list[str]]:
     """One `python -m ablate -m` per configuration that gets seeds: a completed run's own overrides with the
-    new seeds, the sweep's launcher overrides, the sweep's folder."""
-    extra = _launcher_overrides(sweep)
+    new seeds, and the folder that run is in with that folder's launcher overrides (with several sweep folders,
+    each configuration grows where its runs are)."""
     commands = []
     for config, count in adds.items():
-        runs_of = runs[runs.config == config].sort_values("status", key=lambda s: s != COMPLETED)
+        runs_of = runs[runs.config == config].sort_values("status", key=lambda s: s != COMPLETED, kind="stable")
         overrides = [o for o in str(runs_of.overrides.iloc[0]).split(" ")
                      if o and o.split("=", 1)[0].lstrip("+~") != "seed"]
+        sweep = Path(runs_of.sweep.iloc[0])
         seeds = ",".join(str(s) for s in next_seeds(runs, config, count))
-        commands.append([sys.executable, "-m", "ablate", "-m", *overrides, f"seed={seeds}", *extra,
-                         f"hydra.sweep.dir={sweep}"])
+        commands.append([sys.executable, "-m", "ablate", "-m", *overrides, f"seed={seeds}",
+                         *_launcher_overrides(sweep), f"hydra.sweep.dir={sweep}"])
     return commands
 
 
