@@ -77,8 +77,8 @@ def job_status(row: dict, now: float) -> dict:
             "val_acc": f"{100 * val:.2f}" if val is not None else "-",
             "s/epoch": f"{per_epoch:.0f}" if per_epoch else "-",
             "eta": f"{finish_clock(eta, now)} ({_duration(eta)})" if eta else "-",
-            "_eta_s": eta, "_job_s": done_in, "_sweep": row.get("sweep", ""), "_left": 1 - reached / total if total else 1.0, "_total": total,
-            "_reached": reached}
+            "_eta_s": eta, "_job_s": done_in, "_left": 1 - reached / total if total else 1.0, "_total": total,
+            "_reached": reached, "_sweep": row.get("sweep", "")}
 
 
 def _duration(seconds: float) -> str:
@@ -112,9 +112,8 @@ def _sweep_time_left(table: pd.DataFrame) -> str | None:
     elif len(running):
         parts.append("1 running")
     if len(waiting) and done.empty:
-        parts.append(f"{len(waiting)} to run, not timed: no job of this sweep has completed")
-        return f"{', '.join(parts)}" if running.empty else \
-            f"at least {_duration(total)} of training left ({'; '.join(parts)})"
+        untimed = f"{len(waiting)} to run, not timed: no job of this sweep has completed"
+        return untimed if running.empty else f"at least {_duration(total)} of training left ({parts[0]}; {untimed})"
     if len(waiting):
         per_job = float(done.median())
         total += per_job * float(waiting._left.sum())
