@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from ablate.job.checkpoint import CHECKPOINT
+from ablate.job.ownership import JobLock
 from ablate.job.progress import finish_clock, typical_epoch_seconds
 from ablate.record.files import read_history
 from ablate.record.sweep import load_runs
@@ -49,6 +50,21 @@ def _seconds_per_epoch(history: list[dict]) -> float | None:
     return typical_epoch_seconds([r["epoch_seconds"] for r in history if r.get("epoch_seconds")])
 
 
+def _runs(job: Path, status: str, history: list[dict], per_epoch: float | None, now: float) -> bool:
+    """Whether a job without a final record (or an interrupted one, rerun) trains now. The process holding its
+    lock says so where it ran on this machine, first epoch included; elsewhere (a cluster's node), a history
+    written within a few epoch-times does, and for an interrupted job only epochs written after its record
+    (a rerun keeps the old record until it ends)."""
+    alive = JobLock.alive_here(job)
+    if alive is not None:
+        return alive
+    if not history or not per_epoch:
+        return False
+    written = (job / "history.csv").stat().st_mtime
+    rerun = status == "missing" or written > (job / "results.json").stat().st_mtime
+    return rerun and now - written < RUNNING_WITHIN * per_epoch
+
+
 def job_status(row: dict, now: float) -> dict:
     job, record = Path(row["run_dir"]), row["_record"] if isinstance(row.get("_record"), dict) else None
     history = _history(job)
@@ -59,15 +75,11 @@ def job_status(row: dict, now: float) -> dict:
     if total is None and status == "completed":
         total = reached                                  # a record without its config: it ran what it reached
     eta = None
-    if status in ("missing", "interrupted") and history:
-        written = (job / "history.csv").stat().st_mtime
-        # an interrupted job's rerun keeps its old record until it ends: epochs written after it mean it runs
-        rerun = status == "missing" or written > (job / "results.json").stat().st_mtime
-        if per_epoch and now - written < RUNNING_WITHIN * per_epoch and rerun:
-            status = "running"
-            eta = (total - reached) * per_epoch if total else None
-        elif status == "missing":
-            status = "stopped"
+    if status in ("missing", "interrupted") and _runs(job, status, history, per_epoch, now):
+        status = "running"
+        eta = (total - reached) * per_epoch if total and per_epoch else None
+    elif status == "missing" and history:
+        status = "stopped"
     if status in ("stopped", "interrupted") and (job / CHECKPOINT).exists():
         status += " (resumable)"
     val = history[-1].get("val_acc") if history else None       # a number, or None
@@ -91,7 +103,8 @@ def time_left(table: pd.DataFrame) -> list[str]:
     nothing of another's). Jobs running at once in a sweep (a parallel launcher) run side by side: the longest
     ETA counts, not their sum. Each job still to run (missing, stopped, interrupted) counts one after another
     (the basic launcher's way) at the sweep's median completed job's wall time, the part of it not yet done
-    where the epochs reached are known; with no completed job to time it by, it is named, not guessed."""
+    where the epochs reached are known; so does a running job with no epoch done yet. With no completed job to
+    time them by, they are counted, not guessed."""
     lines = []
     for sweep, jobs in table.groupby("_sweep", sort=False):
         line = _sweep_time_left(jobs)
@@ -101,24 +114,23 @@ def time_left(table: pd.DataFrame) -> list[str]:
 
 
 def _sweep_time_left(table: pd.DataFrame) -> str | None:
-    done = table[table._job_s.notna()]._job_s
-    running = table[table.status == "running"]._eta_s.dropna()
+    done = table._job_s.dropna()
+    per_job = float(done.median()) if len(done) else None
+    running = table[table.status == "running"]
     waiting = table[table.status.str.split(" ").str[0].isin(["missing", "stopped", "interrupted"])]
     if running.empty and waiting.empty:
         return None
-    parts, total = [], float(running.max()) if len(running) else 0.0
-    if len(running) > 1:
-        parts.append(f"{len(running)} running side by side, the last ending in {_duration(total)}")
-    elif len(running):
-        parts.append("1 running")
-    if len(waiting) and done.empty:
-        untimed = f"{len(waiting)} to run, not timed: no job of this sweep has completed"
-        return untimed if running.empty else f"at least {_duration(total)} of training left ({parts[0]}; {untimed})"
+    etas = [eta if pd.notna(eta) else (per_job * left if per_job else None)
+            for eta, left in zip(running._eta_s, running._left)]
+    parts = [f"{len(running)} running side by side" if len(running) > 1 else "1 running"] if len(running) else []
     if len(waiting):
-        per_job = float(done.median())
-        total += per_job * float(waiting._left.sum())
-        parts.append(f"{len(waiting)} to run at the median completed job's {_duration(per_job)} each, "
-                     "one after another")
+        parts.append(f"{len(waiting)} to run one after another"
+                     + (f" at the median completed job's {_duration(per_job)} each" if per_job else ""))
+    if None in etas or (len(waiting) and per_job is None):
+        known = [e for e in etas if e is not None]
+        return (f"at least {_duration(max(known))} of training left" if known else "not timed yet") + \
+            f" ({'; '.join(parts)}; no job of this sweep has completed to time the rest by)"
+    total = max(etas, default=0.0) + (per_job * float(waiting._left.sum()) if len(waiting) else 0.0)
     return f"about {_duration(total)} of training left ({'; '.join(parts)})"
 
 

@@ -92,7 +92,8 @@ def test_time_left_in_a_sweep_adds_running_etas_and_waiting_jobs_at_the_median_c
     assert main([str(sweep)]) == 0
     out = capsys.readouterr().out
     # 360 s + 1.5 x 3600 s = 5760 s = 96 min
-    assert "about 1h36m of training left (1 running; 2 to run at the median completed job's 1h00m each" in out
+    assert "about 1h36m of training left (1 running; 2 to run one after another at the median completed job's " \
+           "1h00m each)" in out
     assert main([str(tmp_path / "nowhere")]) == 2
 
 
@@ -110,9 +111,9 @@ def test_time_left_takes_jobs_running_side_by_side_at_the_longest_and_each_sweep
     assert main([str(fast), str(slow), str(fresh)]) == 0
     out = capsys.readouterr().out
     # 6 min (the longer of the two running) + 10 min, not 6 + 2 + 10 min, nor timed by the slow sweep's job
-    assert f"{fast}: about 16 min of training left (2 running side by side, the last ending in 6 min; 1 to run" in out
+    assert f"{fast}: about 16 min of training left (2 running side by side; 1 to run one after another" in out
     assert f"{slow}: about 1h39m of training left (1 running)" in out
-    assert f"{fresh}: 1 to run, not timed: no job of this sweep has completed" in out
+    assert f"{fresh}: not timed yet (1 to run one after another; no job of this sweep has completed" in out
 
 
 def test_a_runs_eta_leaves_out_stalled_epochs(monkeypatch, caplog):
@@ -170,3 +171,30 @@ def test_an_eta_past_today_names_its_day():
     assert progress.finish_clock(25 * 60, noon) == "12:25"
     assert progress.finish_clock(48 * 3600 + 24 * 60, noon) == "Wed 09 Dec 12:24"   # not "12:24", as if today
     assert progress.finish_clock(13 * 3600, noon) == "Tue 08 Dec 01:00"
+
+
+def test_the_process_holding_a_jobs_lock_says_whether_it_runs_first_epoch_included(tmp_path, capsys):
+    import socket
+    import subprocess
+    import sys
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    sweep = tmp_path / "sweep"
+    write_run(sweep / "aug=none,seed=0", ["aug=none"], 0, 0.7)
+    rec = json.loads((sweep / "aug=none,seed=0" / "results.json").read_text())
+    (sweep / "aug=none,seed=0" / "results.json").write_text(json.dumps({**rec, "wall_seconds": 600.0}))
+    started(sweep / "aug=none,seed=1", 1)                                   # its first epoch, no history yet
+    started(sweep / "aug=none,seed=2", 2, epochs_done=4, age=5)             # killed a moment ago
+    started(sweep / "aug=none,seed=3", 3, epochs_done=4, age=5)             # another host's: its history says
+    host = socket.gethostname()
+    for seed, holder in ((1, f"process {os.getpid()} on {host}"), (2, f"process {gone.pid} on {host}"),
+                         (3, f"process {gone.pid} on not-{host}")):
+        (sweep / f"aug=none,seed={seed}" / ".ablate-lock").write_text(holder + "\n")
+    table = sweep_status(sweep).set_index("seed")
+    assert table.status.to_dict() == {0: "completed", 1: "running", 2: "stopped", 3: "running"}
+    assert table.loc[1, "epoch"] == "0/10" and table.loc[1, "eta"] == "-"
+    assert main([str(sweep)]) == 0
+    # seed 1, in its first epoch, counts as a whole job at the median (10 min), beside seed 3 (6 x 60 s left);
+    # then seed 2, stopped at 4 of 10 epochs: 6 min
+    assert "about 16 min of training left (2 running side by side; 1 to run one after another at the median " \
+           "completed job's 10 min each)" in capsys.readouterr().out

@@ -123,6 +123,24 @@ class JobLock:
         self._file = f
         return None
 
+    @staticmethod
+    def alive_here(job_dir: Path) -> bool | None:
+        """Whether the process that last took the folder's lock still lives: True or False when it ran on this
+        machine, None when that cannot be told here (no lock written, or another host's, as on a cluster)."""
+        try:
+            words = (job_dir / LOCK).read_text().split()
+        except OSError:
+            return None
+        if len(words) != 4 or words[0] != "process" or not words[1].isdigit() or words[3] != socket.gethostname():
+            return None
+        try:
+            os.kill(int(words[1]), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:          # it lives, as another user's process
+            return True
+        return True
+
     def release(self) -> None:
         if self._file is not None:
             fcntl.flock(self._file, fcntl.LOCK_UN)
