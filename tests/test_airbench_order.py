@@ -48,6 +48,17 @@ def test_drops_are_full_minus_left_out_and_agree_in_rank_with_the_published_epoc
     assert (tmp_path / "order.md").read_text() == text
 
 
+def test_a_rank_over_drops_of_one_run_says_the_order_is_not_known(tmp_path):
+    full, left = sweeps(tmp_path, DROPS)
+    assert "not that the order is known" not in airbench_order.main([str(full), str(left)])   # 3 runs a trick
+    for extra in left.glob("*,seed=[12]"):
+        for f in extra.iterdir():
+            f.unlink()
+        extra.rmdir()
+    text = airbench_order.main([str(full), str(left)])
+    assert "Spearman rho = +1.00" in text and "a trick here has 1 run (no interval)" in text
+
+
 def test_a_missing_trick_leaves_the_rank_test_out_and_too_few_full_seeds_stop(tmp_path):
     full, left = sweeps(tmp_path, {k: v for k, v in DROPS.items() if k != "trainer.lookahead=false"})
     text = airbench_order.main([str(full), str(left)])

@@ -103,6 +103,10 @@ def main(argv=None) -> str:
         rho, pval = exact_spearman([r[0] for r in ranked], [r[1] for r in ranked])
         lines += ["", f"Rank agreement of the multi-crop drops with the published epochs saved: Spearman rho = "
                   f"{rho:+.2f}, one-sided exact p = {pval:.3f} over the {len(ranked)}! orderings."]
+        fewest = min(len(left[t]) for t in tricks)
+        if fewest < 2:
+            lines[-1] += (f" The test takes the drops' order as exact, and a trick here has {fewest} run (no "
+                          f"interval): it says how well this one ordering matches, not that the order is known.")
     else:
         lines += ["", f"Rank agreement: not computed until every trick has a record ({len(ranked)} of "
                   f"{len(tricks)})."]
