@@ -160,6 +160,8 @@ def sweep_status(sweep_dirs) -> pd.DataFrame:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m ablate.status", description=__doc__.splitlines()[0])
     p.add_argument("sweep_dirs", nargs="+")
+    p.add_argument("--hide-completed", action="store_true",
+                   help="list only the jobs not completed (the counts and time left still cover every job)")
     args = p.parse_args(argv)
     try:
         table = sweep_status(args.sweep_dirs)
@@ -170,7 +172,11 @@ def main(argv=None) -> int:
         print("no jobs found")
         return 0
     left = time_left(table)
-    print(table.drop(columns=[c for c in table.columns if c.startswith("_")]).to_string(index=False))
+    shown = table[table.status != "completed"] if args.hide_completed else table
+    if len(shown):
+        print(shown.drop(columns=[c for c in table.columns if c.startswith("_")]).to_string(index=False))
+    else:
+        print("every job is completed")
     counts = table.status.str.split(" ").str[0].value_counts()
     print("\n" + ", ".join(f"{n} {s}" for s, n in counts.items()))
     for line in left:

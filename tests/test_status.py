@@ -42,6 +42,9 @@ def test_status_of_completed_failed_interrupted_running_stopped_and_missing_jobs
     out = capsys.readouterr().out
     assert "1 running" in out and "1 completed" in out and "1 stopped" in out
     assert "_eta_s" not in out and "_job_s" not in out
+    assert main([str(sweep), "--hide-completed"]) == 0
+    out = capsys.readouterr().out
+    assert " completed " not in out.split("\n\n")[0] and "stopped (resumable)" in out and "1 completed" in out
     assert main([str(tmp_path / "nowhere")]) == 2
 
 

@@ -30,5 +30,8 @@ cd "$LIVE/src"
 (LIVE=$LIVE DATA=$DATA PATH="$VENV/bin:$PATH" setsid nohup nice -n 19 bash experiments/campaign/cpu_ladder.sh \
     >> "$LIVE/campaign.log" 2>&1 < /dev/null &)
 echo "campaign started at $(git rev-parse --short HEAD): tail -f $LIVE/campaign.log"
-echo "watch it:  python -m ablate.status $LIVE/ladder $LIVE/readme_2x2"
+. "$REPO/experiments/campaign/folders.sh"
+watch=$(while read -r live _; do [ -n "$live" ] && [ -d "$LIVE/$live" ] && printf ' %s' "$LIVE/$live"; done \
+    <<< "$CAMPAIGN_FOLDERS")
+echo "watch it:  python -m ablate.status --hide-completed$watch"
 echo "pause it for a test run:  bash experiments/campaign/pause.sh stop   (then: cont)"
