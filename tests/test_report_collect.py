@@ -144,3 +144,34 @@ def test_a_single_run_killed_before_its_record_is_listed(tmp_path):
     (run / "history.csv").write_text("epoch,val_acc\n1,0.5\n")
     runs = load_runs(run)
     assert len(runs) == 1 and runs.status.iloc[0] == "missing" and runs.config.iloc[0] == "optim.lr=0.05"
+
+
+def _with_config(job, config: dict, choices: dict) -> None:
+    path = job / "results.json"
+    rec = json.loads(path.read_text())
+    path.write_text(json.dumps({**rec, "config": {**config, "seed": rec["seed"]}, "choices": choices}))
+
+
+def test_an_override_into_a_list_names_its_configuration_and_leaves_the_baseline_its_own_name(tmp_path):
+    # airbench94's leave-one-out: aug.ops.1.op=flip swaps one op of a list the experiment file sets
+    ops = [{"op": "crop", "padding": 2}, {"op": "alternating_flip"}]
+    flipped = [ops[0], {"op": "flip"}]
+    for seed in (0, 1):
+        write_run(tmp_path / "full" / f"s{seed}", ["experiment=recipe"], seed, 0.90)
+        _with_config(tmp_path / "full" / f"s{seed}", {"aug": {"ops": ops}, "model": {"whiten": True}}, {})
+        write_run(tmp_path / "loo" / f"f{seed}", ["experiment=recipe", "aug.ops.1.op=flip"], seed, 0.89)
+        _with_config(tmp_path / "loo" / f"f{seed}", {"aug": {"ops": flipped}, "model": {"whiten": True}}, {})
+        write_run(tmp_path / "loo" / f"w{seed}", ["experiment=recipe", "model.whiten=False"], seed, 0.88)
+        _with_config(tmp_path / "loo" / f"w{seed}", {"aug": {"ops": ops}, "model": {"whiten": False}}, {})
+    configs = set(load_runs([tmp_path / "full", tmp_path / "loo"]).config)
+    assert configs == {"experiment=recipe", "aug.ops.1.op=flip", "model.whiten=False"}
+
+
+def test_configurations_told_apart_only_by_composed_keys_are_all_named_by_them(tmp_path):
+    # no override differs (the values come from experiment files): every clashing configuration is named by
+    # the composed keys that differ, not the first renamed and the second left to its overrides
+    for name, width in (("a", 16), ("b", 32), ("c", 64)):
+        write_run(tmp_path / name, [f"experiment={name}"], 0, 0.8)
+        _with_config(tmp_path / name, {"model": {"width": width}}, {})
+    configs = set(load_runs(tmp_path).config)
+    assert configs == {"model.width=16", "model.width=32", "model.width=64"}

@@ -232,6 +232,7 @@ def test_against_reference_figures_by_hand(tmp_path, capsys):
     assert table.loc["aug=flip", "reference_is"] == "below ours (one seed: no interval)"
     text = (out / "report.md").read_text()
     assert "## Against the reference figures (a paper)" in text
+    assert "Final-epoch test accuracy against the published figure" in text        # not "... (final epoch)" again
     ref.write_text("test_acc:\n  aug=nothing: 70\n")
     table = pd.read_csv(write_report(sweep, reference=ref) / "reference.csv")
     assert table.reference_is.tolist() == [NOT_MATCHED]   # listed, not dropped

@@ -32,6 +32,19 @@ def flatten(tree: dict, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+def value_at(tree: dict, dotted: str) -> Any:
+    """The value an override's dotted key sets, lists indexed by number ('aug.ops.1.op'); None where absent."""
+    node: Any = tree
+    for part in dotted.split("."):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
 def identity(config: dict, drop: tuple[str, ...] = ()) -> dict[str, Any]:
     """The flattened config without placement keys (and without the keys in `drop`, e.g. "seed")."""
     return {k: v for k, v in flatten(config).items() if not is_placement(k) and k not in drop}

@@ -10,7 +10,7 @@ import pandas as pd
 
 from ablate.record import files as records
 from ablate.record.metrics import RECORD_METRICS
-from ablate.record.identity import flatten, identity, identity_hash, is_placement
+from ablate.record.identity import flatten, identity, identity_hash, is_placement, value_at
 from ablate.config.naming import job_dirname
 
 log = logging.getLogger("ablate")
@@ -212,7 +212,8 @@ def assign_configs(df: pd.DataFrame) -> pd.DataFrame:
         spelled.setdefault((r.sweep, r.config), r.identity)
     df["identity"] = [i if isinstance(i, str) else spelled.get((sw, c), f"overrides: {c}")
                       for i, sw, c in zip(df.identity, df.sweep, df.config)]
-    firsts = df.drop_duplicates("identity").set_index("identity")
+    recorded_first = df.assign(_no_record=df._record.isna()).sort_values("_no_record", kind="stable")
+    firsts = recorded_first.drop_duplicates("identity").drop(columns="_no_record").set_index("identity")
     ids = list(firsts.index)
     if len(ids) == 1:
         df["config"] = firsts.config.iloc[0]
@@ -239,17 +240,21 @@ def _names(ids: list[str], firsts: pd.DataFrame) -> dict[str, str]:
     for i in ids:
         for o in firsts.loc[i, "overrides"].split(" ") if isinstance(firsts.loc[i, "overrides"], str) else []:
             key = o.lstrip("+~").split("=")[0]
-            if "." in key and not not_identity(key) and len({str(flat[j].get(key)) for j in ids}) > 1:
+            # a dotted key may reach into a list (aug.ops.1.op=flip): compare the value it sets, not the list
+            if "." in key and not not_identity(key) and \
+                    len({str(value_at(recs[j].get("config") or {}, key)) for j in ids}) > 1:
                 tokens[i].add(o.lstrip("+~"))
     rung = {i: firsts.loc[i, "rung"] if isinstance(firsts.loc[i, "rung"], str) else None for i in ids}
     if all(rung.values()) and len(set(rung.values())) == len(ids):      # a ladder: its rungs name it
         return {i: f"rung={rung[i]}" for i in ids}
     names = {i: " ".join([f"rung={rung[i]}"] * bool(rung[i]) + sorted(tokens[i])) for i in ids}
+    first = dict(names)     # clashes are among the names as first made, not as renamed one by one below
     for i in ids:   # still ambiguous (a value set inside an experiment file): name the composed keys that differ
-        clash = [j for j in ids if names[j] == names[i]]
+        clash = [j for j in ids if first[j] == first[i]]
         if len(clash) > 1 or not names[i]:
-            differ = sorted(k for k in set().union(*(flat[j] for j in clash)) if not not_identity(k)
-                            and len({str(flat[j].get(k)) for j in clash}) > 1)
+            known = [j for j in clash if flat[j]]       # a job with no record knows no composed key
+            differ = sorted(k for k in set().union(*(flat[j] for j in known)) if not not_identity(k)
+                            and len({str(flat[j].get(k)) for j in known}) > 1)
             extra = [f"{k}={flat[i].get(k)}" for k in differ] if flat[i] else [firsts.loc[i, "config"]]
             names[i] = " ".join(filter(None, [names[i], *extra])) or firsts.loc[i, "config"]
     return names

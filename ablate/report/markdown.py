@@ -296,7 +296,8 @@ def _against_reference(report: Report, out: Path) -> list[str]:
         "the reference is": r.reference_is})
     r.to_csv(out / "reference.csv", index=False)
     return [f"## Against the reference figures ({report.reference_source})", "",
-            f"Final-epoch {BY_KEY[report.reference_metric].name} against the published figure for the same "
+            f"Final-epoch {BY_KEY[report.reference_metric].name.removesuffix(' (final epoch)')} against the "
+            f"published figure for the same "
             f"recipe (taken as exact)"
             + (f"; the reference holds `{report.reference_metric}`, so runs without it are not counted"
                if report.reference_metric != HEADLINE.key else "") + ".", "",
