@@ -98,6 +98,13 @@ run ablate.resolve "$LIVE/resolve_ladder" --max-seeds 4 --budget-hours 1.5 || tr
 #     by seed: every trick at seed 0 first, so the order of the drops can be read (airbench_order.py) after five
 #     runs and with intervals after ten, not only after all fifteen (one launch each: 15 kept launch files)
 run ablate experiment=airbench94 $COMMON hydra.sweep.dir="$LIVE/airbench94"
+# 5b'. issue 28's item 2, bf16 against the fp32 seeds 0-1 of item 1: only where this CPU runs bf16 natively (AMX or
+#     AVX512-BF16; elsewhere it is emulated, about 3x slower than fp32). It runs first where it can, before the
+#     fp32 queue that any machine can run: machines with native bf16 have been the exception here (the AMX Xeon of
+#     2026-12-07, family 6 model 167, after a week of CPUs without it), and the next one may lack it again
+if grep -qwE "amx_bf16|avx512_bf16" /proc/cpuinfo; then
+    run ablate -m experiment=airbench94 seed=0,1 trainer.precision=bf16 $COMMON hydra.sweep.dir="$LIVE/airbench94_bf16"
+fi
 for seed in 0 1 2; do
     for trick in model.whiten=false model.dirac_init=false optim.norm_lr_scale=1 trainer.lookahead=false \
                  aug.ops.1.op=flip; do
@@ -112,19 +119,13 @@ run ablate experiment=ladder rung=2_cosine 'model.widths=[64,128,256,512]' seed=
     hydra.sweep.dir="$LIVE/ladder_widths64"
 # 5d. issue 28's item 4, the published trade-offs: each trick left out at the epochs its author found it needs to
 #     reach 94% (whitening 22, dirac 12.7, BN-bias lr 14.2, lookahead 10.7, alternating flip 10.8), seeds 0-1: each
-#     should land at the full recipe's accuracy on this copy. Then item 2, bf16 against the fp32 runs above,
-#     seeds 0-1
+#     should land at the full recipe's accuracy on this copy
 for pair in "model.whiten=false 22" "model.dirac_init=false 12.7" "optim.norm_lr_scale=1 14.2" \
             "trainer.lookahead=false 10.7" "aug.ops.1.op=flip 10.8"; do
     set -- $pair
     run ablate -m experiment=airbench94 seed=0,1 "$1" trainer.epochs="$2" $COMMON \
         hydra.sweep.dir="$LIVE/airbench94_published_epochs"
 done
-# (bf16 only where this CPU runs it natively, AMX or AVX512-BF16: elsewhere it is emulated, about 3x slower than
-# fp32, and a later machine with native bf16 measures the same accuracy in a third of the time)
-if grep -qwE "amx_bf16|avx512_bf16" /proc/cpuinfo; then
-    run ablate -m experiment=airbench94 seed=0,1 trainer.precision=bf16 $COMMON hydra.sweep.dir="$LIVE/airbench94_bf16"
-fi
 # 5. the ResNet-18 recipe (CIFAR stem, about 94% on a GPU), seed 0: about 6 h in bf16 + channels_last on an AMX
 #    Xeon, far more in fp32 on a CPU without native bf16 (precision=auto picks fp32 there); after the cheap pair
 #    above, which one session completes, since a new machine loses the live checkpoint
