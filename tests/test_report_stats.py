@@ -67,6 +67,20 @@ def test_an_interval_clear_of_zero_beside_an_unresolved_verdict_gets_a_note(tmp_
     assert "yet the verdict is unresolved" not in text
 
 
+def test_a_baseline_matched_by_part_of_its_name_is_named_in_full_in_the_report(tmp_path):
+    sweep = write_sweep(tmp_path, {"aug=none schedule=cosine": BASE, "aug=cropflip schedule=cosine": AUG,
+                                   "aug=cropflip schedule=none": AUG})
+    r = build(sweep, baseline="aug=none")
+    assert r.baseline == "aug=none schedule=cosine" and r.baseline_query == "aug=none"
+    text = (write_report(sweep, baseline="aug=none", figures=False) / "report.md").read_text()
+    assert "whose overrides contain `--baseline aug=none` (the full name: `aug=none schedule=cosine`)" in text
+    for exact in ("aug=none schedule=cosine", "schedule=cosine,aug=none", None):   # named in full, or by default
+        r = build(sweep, baseline=exact)
+        assert r.baseline == "aug=none schedule=cosine" and r.baseline_query is None
+        text = (write_report(sweep, baseline=exact, figures=False) / "report.md").read_text()
+        assert "whose overrides contain" not in text
+
+
 def test_holm_by_hand():
     assert stats.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
     assert stats.holm([0.5, float("nan")])[0] == 0.5

@@ -29,6 +29,7 @@ class Report:
     reference: pd.DataFrame = field(default_factory=pd.DataFrame)   # against published figures (--reference)
     reference_source: str | None = None
     reference_metric: str = HEADLINE.key                            # the record's accuracy the reference holds
+    baseline_query: str | None = None                               # --baseline as given, when it named a subset
 
     @property
     def configs(self) -> list[str]:
@@ -60,6 +61,7 @@ def build(sweep_dirs, baseline: str | None = None, ladder: list[str] | None = No
     configs = ladder + [c for c in configs if c not in ladder]     # a ladder reads bottom rung first
     if len(summary):
         summary = summary.set_index("config").loc[configs].reset_index()
+    query = baseline
     if baseline:
         baseline = match_config(configs, baseline)
     elif ladder:
@@ -71,6 +73,8 @@ def build(sweep_dirs, baseline: str | None = None, ladder: list[str] | None = No
     inter = tables.interactions(runs, configs) if len(configs) > 1 else pd.DataFrame()
     labels = collect.short_labels(configs) if configs else {}
     report = Report(runs, histories, summary, baseline, deltas, ladder, steps, inter, labels)
+    if query and set(query.replace(",", " ").split()) != set(baseline.split(" ")):
+        report.baseline_query = query
     if not inter.empty:
         report.interaction_contrasts = tables.interaction_contrasts(runs, configs)
     pairs = list(zip(ladder[:-1], ladder[1:])) if len(ladder) > 1 else [(baseline, c) for c in configs if c != baseline]

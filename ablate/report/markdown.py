@@ -164,10 +164,20 @@ def _glance(report: Report, out: Path) -> list[str]:
             f"the baseline `{base}` in points [Welch 95% interval] and its verdict (Holm-corrected); the last "
             f"column is the range of val accuracy over each run's last 5 epochs (mean over seeds), a gauge of "
             f"how much the final epoch's figure could have moved.", "",
+            *_baseline_match_note(report, base),
             _table_files(overview(report), out, "overview", pct=set()), "", *_zero_spread_note(report),
             *_clear_but_unresolved_note(report, report.deltas),
             "The full summary per configuration (std, min, max, flip-TTA accuracy, best val accuracy, train-val "
             "gap, ECE, NLL, train time) is in `summary.csv` and `summary_table.md`.", ""]
+
+
+def _baseline_match_note(report: Report, base: str) -> list[str]:
+    """--baseline picks the one configuration whose overrides contain the query's: say so, since a configuration
+    renamed between two reports could turn the same query into another baseline without anything failing."""
+    if not report.baseline_query:
+        return []
+    return [f"The baseline `{base}` is the one configuration whose overrides contain `--baseline "
+            f"{report.baseline_query}` (the full name: `{report.baseline}`); pass that name to pin it.", ""]
 
 
 def _mixed_hardware_note(report: Report) -> list[str]:
