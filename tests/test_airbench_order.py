@@ -18,12 +18,13 @@ DROPS = {"model.whiten=false": 3.0, "optim.norm_lr_scale=1": 1.5, "model.dirac_i
          "aug.ops.1.op=flip": 0.4, "trainer.lookahead=false": 0.2}
 
 
-def write(sweep: Path, name: str, seed: int, overrides: list[str], acc: float) -> None:
+def write(sweep: Path, name: str, seed: int, overrides: list[str], acc: float, precision: str = "fp32") -> None:
     job = sweep / name
     job.mkdir(parents=True)
     metrics = {"test_acc": acc / 100, "test_acc_tta": (acc + 0.5) / 100, "test_acc_tta_multicrop": (acc + 0.8) / 100}
     as_hydra_writes_them = [o.replace("=false", "=False") for o in overrides]
     (job / "results.json").write_text(json.dumps({"status": "completed", "seed": seed, "metrics": metrics,
+                                                  "env": {"precision": precision},
                                                   "overrides": [f"seed={seed}", "experiment=airbench94",
                                                                 *as_hydra_writes_them]}))
 
@@ -45,6 +46,7 @@ def test_drops_are_full_minus_left_out_and_agree_in_rank_with_the_published_epoc
     assert "| 22 (25) | 12.1 | 3 | +3.00 [" in row                    # a positive drop: the trick buys accuracy
     assert "Spearman rho = +1.00, one-sided exact p = 0.008" in text   # 1 ordering in 5! = 120
     assert "multi-crop - none +0.80 points" in text
+    assert "Final-epoch test accuracy on the JPEG copy, fp32;" in text
     assert (tmp_path / "order.md").read_text() == text
 
 
@@ -66,3 +68,11 @@ def test_a_missing_trick_leaves_the_rank_test_out_and_too_few_full_seeds_stop(tm
     assert "| lookahead (`trainer.lookahead=false`) | 10.7 (125) | 0.8 | 0 | - | - | - |" in text
     with pytest.raises(SystemExit, match="two completed seeds of the full recipe"):
         airbench_order.main([str(tmp_path / "nowhere"), str(left)])
+
+
+def test_records_of_two_precisions_are_refused_not_pooled(tmp_path):
+    full, left = sweeps(tmp_path, DROPS)
+    write(tmp_path / "bf16", "seed=0", 0, ["trainer.precision=bf16"], 89.6, precision="bf16")
+    write(tmp_path / "bf16", "seed=1", 1, ["trainer.precision=bf16"], 89.8, precision="bf16")
+    with pytest.raises(SystemExit, match=r"different precisions \(full recipe: \['bf16'\], left out: \['fp32'\]\)"):
+        airbench_order.main([str(tmp_path / "bf16"), str(left)])

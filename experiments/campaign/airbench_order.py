@@ -25,6 +25,10 @@ LEVELS = (("none", "test_acc"), ("flip", "test_acc_tta"), ("multi-crop", "test_a
 REPO = Path(__file__).resolve().parents[2]
 
 
+def precisions(recs: list[dict]) -> set[str]:
+    return {r.get("env", {}).get("precision", "unknown") for r in recs}
+
+
 def records(sweep: Path) -> list[dict]:
     out = []
     for rec in sorted(sweep.glob("*/results.json")):
@@ -75,12 +79,19 @@ def main(argv=None) -> str:
     a = p.parse_args(argv)
     pub = OmegaConf.to_container(OmegaConf.load(a.published))
     tricks, full_epochs = pub["tricks"], float(pub["full_epochs"])
-    full = {int(r["seed"]): r["metrics"] for r in records(a.full)}
-    left = by_trick(records(a.leave_one_out), tricks)
+    full_recs, left_recs = records(a.full), records(a.leave_one_out)
+    full = {int(r["seed"]): r["metrics"] for r in full_recs}
+    left = by_trick(left_recs, tricks)
     if len(full) < 2:
         raise SystemExit(f"need two completed seeds of the full recipe in {a.full}, found {len(full)}")
+    precision = precisions(full_recs + left_recs)
+    if len(precision) > 1:     # a drop across precisions mixes the trick's worth with bf16's
+        raise SystemExit(f"the records ran in different precisions (full recipe: {sorted(precisions(full_recs))}, "
+                         f"left out: {sorted(precisions(left_recs))}): compare folders of one precision, e.g. the "
+                         f"bf16 leave-one-outs against the bf16 full recipe")
     lines = ["# airbench94: what each trick buys at 9.9 epochs, against the epochs its author found it saves", "",
-             f"Final-epoch test accuracy on the JPEG copy; drop = full recipe - trick left out, points, Welch 95% "
+             f"Final-epoch test accuracy on the JPEG copy, {precision.pop()}; drop = full recipe - trick left out, "
+             f"points, Welch 95% "
              f"interval; full recipe n={len(full)}. Published: {pub['source']}; the full recipe needs "
              f"{full_epochs:g}.", "",
              "| left out | published epochs (runs) | epochs saved | n | drop, no TTA | drop, flip TTA | "
