@@ -76,9 +76,17 @@ for part in leave_one_out published_epochs bf16; do
     [ -d $AB/$part ] && changed $AB/full $AB/$part && python -m ablate.report $AB/full $AB/$part \
         --baseline experiment=airbench94 --out $AB/$part/report || true
 done
-# item 3's question: does the order of the drops follow the published epochs saved?
-[ -d $AB/leave_one_out ] && changed $AB/full $AB/leave_one_out && python experiments/campaign/airbench_order.py \
-    $AB/full $AB/leave_one_out --out $AB/leave_one_out/order.md || true
+# the same in bf16 (on a CPU with native bf16), each against the full bf16 recipe
+for part in leave_one_out_bf16 published_epochs_bf16; do
+    [ -d $AB/$part ] && changed $AB/bf16 $AB/$part && python -m ablate.report $AB/bf16 $AB/$part \
+        --baseline "experiment=airbench94 trainer.precision=bf16" --out $AB/$part/report || true
+done
+# item 3's question: does the order of the drops follow the published epochs saved? (per precision)
+for pair in "full leave_one_out" "bf16 leave_one_out_bf16"; do
+    set -- $pair
+    [ -d $AB/$2 ] && changed $AB/$1 $AB/$2 && python experiments/campaign/airbench_order.py \
+        $AB/$1 $AB/$2 --out $AB/$2/order.md || true
+done
 report experiments/results/resolve_ladder
 report experiments/results/jpeg_copy/once
 report experiments/results/jpeg_copy/twice

@@ -102,8 +102,24 @@ run ablate experiment=airbench94 $COMMON hydra.sweep.dir="$LIVE/airbench94"
 #     AVX512-BF16; elsewhere it is emulated, about 3x slower than fp32). It runs first where it can, before the
 #     fp32 queue that any machine can run: machines with native bf16 have been the exception here (the AMX Xeon of
 #     2026-12-07, family 6 model 167, after a week of CPUs without it), and the next one may lack it again
-if grep -qwE "amx_bf16|avx512_bf16" /proc/cpuinfo; then
+NATIVE_BF16=$(grep -qwE "amx_bf16|avx512_bf16" /proc/cpuinfo && echo 1 || echo 0)
+if [ "$NATIVE_BF16" = 1 ]; then
     run ablate -m experiment=airbench94 seed=0,1 trainer.precision=bf16 $COMMON hydra.sweep.dir="$LIVE/airbench94_bf16"
+fi
+# 5b''. item 3 in bf16, where bf16 is native: item 2 found bf16 at fp32's accuracy (seeds 0-1, the diary), and a
+#     run costs about 8 min there against about 35 min in fp32 (docs/speed.md). So the full recipe in bf16 to n=5
+#     (seeds 2-4), then each trick left out in bf16, seeds 0-2, seed by seed: a leave-one-out of one precision
+#     against a full recipe of the same precision (airbench_order.py refuses a mix). The fp32 leave-one-outs below
+#     go on where bf16 is emulated.
+if [ "$NATIVE_BF16" = 1 ]; then
+    run ablate -m experiment=airbench94 seed=2,3,4 trainer.precision=bf16 $COMMON hydra.sweep.dir="$LIVE/airbench94_bf16"
+    for seed in 0 1 2; do
+        for trick in model.whiten=false model.dirac_init=false optim.norm_lr_scale=1 trainer.lookahead=false \
+                     aug.ops.1.op=flip; do
+            run ablate -m experiment=airbench94 seed=$seed "$trick" trainer.precision=bf16 $COMMON \
+                hydra.sweep.dir="$LIVE/airbench94_leave_one_out_bf16"
+        done
+    done
 fi
 for seed in 0 1 2; do
     for trick in model.whiten=false model.dirac_init=false optim.norm_lr_scale=1 trainer.lookahead=false \
@@ -120,11 +136,15 @@ run ablate experiment=ladder rung=2_cosine 'model.widths=[64,128,256,512]' seed=
 # 5d. issue 28's item 4, the published trade-offs: each trick left out at the epochs its author found it needs to
 #     reach 94% (whitening 22, dirac 12.7, BN-bias lr 14.2, lookahead 10.7, alternating flip 10.8), seeds 0-1: each
 #     should land at the full recipe's accuracy on this copy
+#     (in bf16 against the bf16 full recipe where bf16 is native, in fp32 against the fp32 one elsewhere: a folder
+#     each, so that no report pools the two)
+PUBLISHED=(airbench94_published_epochs)           # the folder, then the precision override where not the default
+[ "$NATIVE_BF16" = 1 ] && PUBLISHED=(airbench94_published_epochs_bf16 trainer.precision=bf16)
 for pair in "model.whiten=false 22" "model.dirac_init=false 12.7" "optim.norm_lr_scale=1 14.2" \
             "trainer.lookahead=false 10.7" "aug.ops.1.op=flip 10.8"; do
     set -- $pair
-    run ablate -m experiment=airbench94 seed=0,1 "$1" trainer.epochs="$2" $COMMON \
-        hydra.sweep.dir="$LIVE/airbench94_published_epochs"
+    run ablate -m experiment=airbench94 seed=0,1 "$1" trainer.epochs="$2" "${PUBLISHED[@]:1}" $COMMON \
+        hydra.sweep.dir="$LIVE/${PUBLISHED[0]}"
 done
 # 5. the ResNet-18 recipe (CIFAR stem, about 94% on a GPU), seed 0: about 6 h in bf16 + channels_last on an AMX
 #    Xeon, far more in fp32 on a CPU without native bf16 (precision=auto picks fp32 there); after the cheap pair

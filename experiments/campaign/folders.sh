@@ -12,6 +12,8 @@ airbench94 experiments/results/airbench94/full
 airbench94_leave_one_out experiments/results/airbench94/leave_one_out
 airbench94_published_epochs experiments/results/airbench94/published_epochs
 airbench94_bf16 experiments/results/airbench94/bf16
+airbench94_leave_one_out_bf16 experiments/results/airbench94/leave_one_out_bf16
+airbench94_published_epochs_bf16 experiments/results/airbench94/published_epochs_bf16
 resnet18_94 experiments/results/resnet18_94
 resolve_ladder experiments/results/resolve_ladder
 jpeg_copy_once experiments/results/jpeg_copy/once
