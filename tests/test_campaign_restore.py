@@ -45,3 +45,13 @@ def test_every_committed_record_is_restored_once_and_a_live_one_is_kept(tmp_path
         assert not (restored / "checkpoint.pt").exists()
     assert json.loads(own.read_text()) == {"status": "completed", "mine": True}
     assert "restored 0 completed record(s)" in _restore(tmp_path)      # a second run finds nothing to do
+
+
+def test_start_lists_the_live_folders_to_watch_even_when_the_last_one_is_missing(tmp_path):
+    first, last = _committed_pairs()[0][0], _committed_pairs()[-1][0]
+    (tmp_path / first).mkdir()
+    folders = ROOT / "experiments" / "campaign" / "folders.sh"
+    out = subprocess.run(["bash", "-c", f'set -euo pipefail; LIVE={tmp_path}; . {folders}; echo "[$(live_folders)]"'],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"[ {tmp_path / first}]" and last != first

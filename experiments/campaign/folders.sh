@@ -20,3 +20,11 @@ jpeg_copy_once experiments/results/jpeg_copy/once
 jpeg_copy_twice experiments/results/jpeg_copy/twice
 ladder_widths64 experiments/results/ladder_widths/widths_64
 "
+# live_folders: ' LIVE/name' for each live sweep folder that exists under $LIVE (start.sh's "watch it" line). An if,
+# not a && chain: under set -e a chain whose last folder was missing failed the loop and ended start.sh early.
+live_folders() {
+    local live _
+    while read -r live _; do
+        if [ -n "$live" ] && [ -d "$LIVE/$live" ]; then printf ' %s' "$LIVE/$live"; fi
+    done <<< "$CAMPAIGN_FOLDERS"
+}

@@ -31,7 +31,5 @@ cd "$LIVE/src"
     >> "$LIVE/campaign.log" 2>&1 < /dev/null &)
 echo "campaign started at $(git rev-parse --short HEAD): tail -f $LIVE/campaign.log"
 . "$REPO/experiments/campaign/folders.sh"
-watch=$(while read -r live _; do [ -n "$live" ] && [ -d "$LIVE/$live" ] && printf ' %s' "$LIVE/$live"; done \
-    <<< "$CAMPAIGN_FOLDERS")
-echo "watch it:  python -m ablate.status --hide-completed$watch"
+echo "watch it:  python -m ablate.status --hide-completed$(live_folders)"
 echo "pause it for a test run:  bash experiments/campaign/pause.sh stop   (then: cont)"
