@@ -81,6 +81,38 @@ def test_a_baseline_matched_by_part_of_its_name_is_named_in_full_in_the_report(t
         assert "whose overrides contain" not in text
 
 
+def test_a_margin_turns_a_tight_null_into_within_and_leaves_wide_and_real_deltas_alone(tmp_path):
+    arms = {"trainer.precision=fp32": [0.900, 0.902, 0.898, 0.901, 0.899],
+            "trainer.precision=bf16": [0.901, 0.899, 0.900, 0.902, 0.898],     # tight, no difference
+            "aug=flip": [0.88, 0.92, 0.86, 0.94, 0.90],                        # no difference, too wide to say
+            "aug=none": [0.880, 0.882, 0.878, 0.881, 0.879]}                   # 2 points worse
+    sweep = write_sweep(tmp_path, arms)
+    v = build(sweep, baseline="trainer.precision=fp32", margin=0.5).deltas.set_index("to").verdict
+    assert v["trainer.precision=bf16"] == "within ±0.5"
+    assert v["aug=flip"] == "unresolved" and v["aug=none"] == "worse"
+    assert (build(sweep, baseline="trainer.precision=fp32").deltas.verdict == "unresolved").sum() == 2   # no margin
+    # the interval is taken at the Bonferroni level of the table's 3 comparisons: wider than the 95% one
+    a, b = arms["trainer.precision=fp32"], arms["trainer.precision=bf16"]
+    w95, wfam = stats.welch(a, b), stats.welch(a, b, confidence=1 - 0.05 / 3)
+    assert wfam["high"] > w95["high"] and stats.within_margin(a, b, 0.005, family=3)
+    tight = max(abs(wfam["low"]), wfam["high"])
+    assert not stats.within_margin(a, b, 0.999 * tight, family=3) and stats.within_margin(a, b, 0.999 * tight)
+    text = (write_report(sweep, baseline="trainer.precision=fp32", figures=False, margin=0.5) / "report.md").read_text()
+    assert "Equivalence margin 0.5 points (`--margin 0.5`)" in text and "| within ±0.5 |" in text
+    with pytest.raises(ValueError, match="must be > 0, e.g. --margin 0.5"):
+        build(sweep, margin=-1)
+    assert report_main([str(sweep), "--margin", "0", "--out", str(tmp_path / "never")]) == 2
+    assert not (tmp_path / "never").exists()
+
+
+def test_the_margin_reaches_the_ladder_and_the_tta_accuracies_but_not_ece(tmp_path):
+    steps = {"rung=0_a": [0.700, 0.702, 0.698], "rung=1_b": [0.701, 0.699, 0.700]}
+    r = build(write_sweep(tmp_path, steps), margin=1.0)
+    assert list(r.ladder_steps.verdict) == ["within ±1"]
+    m = r.other_metrics.set_index("metric").verdict
+    assert m["test_acc_tta"] == "within ±1" and m["test_ece"] == "unresolved"
+
+
 def test_holm_by_hand():
     assert stats.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
     assert stats.holm([0.5, float("nan")])[0] == 0.5

@@ -1,6 +1,7 @@
 """Put a sweep's report together: pick the baseline and ladder, compute the tables, draw the figures."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,7 @@ class Report:
     reference_source: str | None = None
     reference_metric: str = HEADLINE.key                            # the record's accuracy the reference holds
     baseline_query: str | None = None                               # --baseline as given, when it named a subset
+    margin: float | None = None                                     # --margin / 100: the equivalence margin
 
     @property
     def configs(self) -> list[str]:
@@ -51,8 +53,18 @@ def default_ladder(runs: pd.DataFrame) -> list[str]:
     return sorted(rung.index, key=rung.get) if rung.nunique() == len(rung) > 1 else []
 
 
+def check_margin(margin: float | None) -> None:
+    if margin is not None and not (math.isfinite(margin) and margin > 0):
+        raise ValueError(f"--margin {margin}: the equivalence margin is in accuracy points and must be > 0, "
+                         f"e.g. --margin 0.5")
+
+
 def build(sweep_dirs, baseline: str | None = None, ladder: list[str] | None = None,
-          reference: str | Path | None = None) -> Report:
+          reference: str | Path | None = None, margin: float | None = None) -> Report:
+    """margin: accuracy points (0.5 = half a point); a comparison neither better nor worse whose interval lies
+    inside +-margin reads `within ±margin` instead of unresolved."""
+    check_margin(margin)
+    margin = None if margin is None else margin / 100
     runs = collect.load_runs(sweep_dirs)
     histories = collect.load_histories(runs) if len(runs) else pd.DataFrame()
     summary = tables.summarize(runs, histories) if len(runs) else pd.DataFrame()
@@ -68,18 +80,18 @@ def build(sweep_dirs, baseline: str | None = None, ladder: list[str] | None = No
         baseline = ladder[0]
     elif configs:
         baseline = configs[0]
-    deltas = tables.deltas_vs_baseline(runs, baseline) if baseline and len(configs) > 1 else pd.DataFrame()
-    steps = tables.ladder_steps(runs, ladder) if len(ladder) > 1 else pd.DataFrame()
+    deltas = tables.deltas_vs_baseline(runs, baseline, margin) if baseline and len(configs) > 1 else pd.DataFrame()
+    steps = tables.ladder_steps(runs, ladder, margin) if len(ladder) > 1 else pd.DataFrame()
     inter = tables.interactions(runs, configs) if len(configs) > 1 else pd.DataFrame()
     labels = collect.short_labels(configs) if configs else {}
-    report = Report(runs, histories, summary, baseline, deltas, ladder, steps, inter, labels)
+    report = Report(runs, histories, summary, baseline, deltas, ladder, steps, inter, labels, margin=margin)
     if query and set(query.replace(",", " ").split()) != set(baseline.split(" ")):
         report.baseline_query = query
     if not inter.empty:
         report.interaction_contrasts = tables.interaction_contrasts(runs, configs)
     pairs = list(zip(ladder[:-1], ladder[1:])) if len(ladder) > 1 else [(baseline, c) for c in configs if c != baseline]
     if pairs:
-        report.other_metrics = tables.other_metrics(runs, pairs)
+        report.other_metrics = tables.other_metrics(runs, pairs, margin)
     if reference is not None:
         ref = load_reference(reference)
         report.reference_source, report.reference_metric = ref["source"], ref["metric"]

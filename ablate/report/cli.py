@@ -1,5 +1,5 @@
 """`python -m ablate.report SWEEP_DIR [SWEEP_DIR ...] [--baseline CONFIG] [--ladder CONFIG ...] [--out DIR]
-[--reference FILE]`."""
+[--reference FILE] [--margin POINTS]`."""
 from __future__ import annotations
 
 import argparse
@@ -21,11 +21,14 @@ def main(argv=None) -> int:
     p.add_argument("--no-figures", action="store_true", help="tables only")
     p.add_argument("--reference", metavar="FILE", help="a YAML file of published test accuracies (%%) per "
                                                        "configuration to compare with (see ablate/report/reference.py)")
+    p.add_argument("--margin", type=float, metavar="POINTS",
+                   help="equivalence margin in accuracy points: a comparison neither better nor worse whose "
+                        "interval lies inside +-POINTS reads 'within +-POINTS' instead of unresolved")
     args = p.parse_args(argv)
     problems: list[str] = []
     try:
         out = write_report(args.sweep_dirs, args.baseline, args.ladder, args.out, figures=not args.no_figures,
-                           reference=args.reference, echo=print, problems=problems)
+                           reference=args.reference, echo=print, problems=problems, margin=args.margin)
     except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -13,7 +13,7 @@ from ablate.record.metrics import BY_KEY, HEADLINE, PERCENT_COLUMNS
 from ablate.record.provenance import environment
 from ablate.record.sweep import sweep_folders
 from ablate.report import classes, figures, gallery, tables
-from ablate.report.build import Report, build
+from ablate.report.build import Report, build, check_margin
 from ablate.report.reference import load_reference
 from ablate.report.sequential import resolved_section
 from ablate.report.glance import glance, interval, ladder_overview, other_metrics_overview, overview, \
@@ -52,12 +52,14 @@ def _label(report: Report, df: pd.DataFrame, cols=("config", "from", "to")) -> p
 
 def write_report(sweep_dirs, baseline: str | None = None, ladder: list[str] | None = None,
                  out: str | Path | None = None, figures: bool = True, reference: str | Path | None = None,
-                 echo: Callable[[str], None] | None = None, problems: list[str] | None = None) -> Path:
+                 echo: Callable[[str], None] | None = None, problems: list[str] | None = None,
+                 margin: float | None = None) -> Path:
     """Write report.md, the CSV / Markdown / LaTeX tables and the figures; return the output folder.
     echo: given the at-a-glance table as text (print, a logger), for the terminal. problems: where given, a
     reference file that cannot be read is appended to it (the report is made without that comparison);
     otherwise it raises. An output folder that cannot be written raises OSError naming it, before any record
     is read."""
+    check_margin(margin)                       # before the output folder is made
     sweep_dirs = sweep_folders(sweep_dirs)     # a mistyped sweep folder is named, not made by the report's mkdir
     out = writable_folder(Path(out) if out else sweep_dirs[0] / "report")
     if reference is not None and problems is not None:
@@ -66,7 +68,7 @@ def write_report(sweep_dirs, baseline: str | None = None, ladder: list[str] | No
         except (OSError, ValueError) as e:
             problems.append(f"{e} (the report is made without the reference comparison)")
             reference = None
-    report = build(sweep_dirs, baseline, ladder, reference)
+    report = build(sweep_dirs, baseline, ladder, reference, margin)
     write(report, out, sweep_dirs, figures=figures)
     if echo is not None:
         echo(glance(report))
@@ -164,11 +166,22 @@ def _glance(report: Report, out: Path) -> list[str]:
             f"the baseline `{base}` in points [Welch 95% interval] and its verdict (Holm-corrected); the last "
             f"column is the range of val accuracy over each run's last 5 epochs (mean over seeds), a gauge of "
             f"how much the final epoch's figure could have moved.", "",
-            *_baseline_match_note(report, base),
+            *_baseline_match_note(report, base), *_margin_note(report),
             _table_files(overview(report), out, "overview", pct=set()), "", *_zero_spread_note(report),
             *_clear_but_unresolved_note(report, report.deltas),
             "The full summary per configuration (std, min, max, flip-TTA accuracy, best val accuracy, train-val "
             "gap, ECE, NLL, train time) is in `summary.csv` and `summary_table.md`.", ""]
+
+
+def _margin_note(report: Report) -> list[str]:
+    """What `within ±M` means, where --margin asked for it."""
+    if report.margin is None:
+        return []
+    m = f"{100 * report.margin:g}"
+    return [f"Equivalence margin {m} points (`--margin {m}`): a comparison that is neither better nor worse reads "
+            f"`within ±{m}` when its Welch interval at the table's Bonferroni level (95% for one comparison, "
+            f"1 - 0.05/k for k) lies inside -{m} to +{m} points: at that level, the difference is smaller than "
+            f"the margin. Else it stays unresolved. It applies to accuracies (TTA too), not to ECE or NLL.", ""]
 
 
 def _baseline_match_note(report: Report, base: str) -> list[str]:
@@ -240,7 +253,9 @@ def _ladder(report: Report, out: Path) -> list[str]:
             *_clear_but_unresolved_note(report, report.ladder_steps),
             "The same steps in full. Delta in points with a Welch 95% interval; p-values Holm-corrected over "
             "the ladder's steps; the verdict is better / worse when the corrected p < 0.05, else unresolved (no "
-            "test with one seed on a side). `seeds_for_80pct_power`: seeds per arm at which the same Welch test "
+            "test with one seed on a side)" + (f", or within ±{100 * report.margin:g} (the equivalence margin "
+                                               f"above)" if report.margin is not None else "")
+            + ". `seeds_for_80pct_power`: seeds per arm at which the same Welch test "
             "would resolve the observed delta with 80% power, given each side's observed spread, at the "
             "Bonferroni level 0.05 / (comparisons in the table), which bounds Holm's.", "",
             _table_files(_label(report, report.ladder_steps[cols]), out, "ladder"), ""]

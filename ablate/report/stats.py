@@ -81,6 +81,19 @@ def verdict(delta: float, p_adjusted: float, alpha: float = ALPHA) -> str:
     return "better" if delta > 0 else "worse"
 
 
+def within_margin(a, b, margin: float, family: int = 1, alpha: float = ALPHA) -> bool:
+    """Equivalence: the Welch interval of mean(b) - mean(a) at the family's Bonferroni level (1 - alpha / family,
+    two-sided, so each one-sided bound holds at alpha / (2 family): stricter than two one-sided tests at alpha)
+    lies inside (-margin, +margin). False when either side has fewer than 2 values."""
+    w = welch(a, b, confidence=1 - alpha / max(family, 1))
+    return math.isfinite(w["low"]) and -margin < w["low"] and w["high"] < margin
+
+
+def margin_label(margin: float, scale: float = 100.0) -> str:
+    """The equivalence verdict's name: `within ±0.5` for a margin of 0.005 on a 0-1 accuracy."""
+    return f"within ±{margin * scale:g}"
+
+
 def seeds_for_power(delta: float, *sds: float, weights=None, power: float = 0.8, alpha: float = ALPHA,
                     cap: int = 1000) -> float:
     """Seeds per arm at which Welch's two-sided t-test (the test behind every verdict) detects `delta` with

@@ -62,7 +62,10 @@ def _waiting_for(n_from: int, n_to: int, a: str, b: str) -> str:
 
 
 def _compare(runs: pd.DataFrame, pairs: list[tuple[str, str]], kind: str, metric: str = "test_acc",
-             higher_is_better: bool = True) -> pd.DataFrame:
+             higher_is_better: bool = True, margin: float | None = None) -> pd.DataFrame:
+    """Welch deltas b - a with Holm-corrected verdicts. margin (same units as the metric; None: off): a
+    comparison that is not better or worse is `within ±margin` when its interval at the table's Bonferroni level
+    lies inside the margin (stats.within_margin), else unresolved."""
     done = completed(runs)
     rows = []
     # the seeds that would resolve a delta are counted at the Bonferroni level of the table's family, which
@@ -83,26 +86,33 @@ def _compare(runs: pd.DataFrame, pairs: list[tuple[str, str]], kind: str, metric
                          "needs 2+ seeds a side" if min(na, nb) < 2 else
                          stats.verdict(d if higher_is_better else -d, p)
                          for d, p, na, nb, a, b in zip(df.delta, df.p_holm, df.n_from, df.n_to, df["from"], df.to)]
+        if margin is not None:
+            for i, (a, b) in enumerate(pairs):
+                if df.at[i, "verdict"] == "unresolved" and stats.within_margin(
+                        done[done.config == a][metric], done[done.config == b][metric], margin, len(pairs)):
+                    df.at[i, "verdict"] = stats.margin_label(margin)
     return df
 
 
-def deltas_vs_baseline(runs: pd.DataFrame, baseline: str) -> pd.DataFrame:
+def deltas_vs_baseline(runs: pd.DataFrame, baseline: str, margin: float | None = None) -> pd.DataFrame:
     others = [c for c in dict.fromkeys(runs.config) if c != baseline]
-    return _compare(runs, [(baseline, c) for c in others], "vs baseline")
+    return _compare(runs, [(baseline, c) for c in others], "vs baseline", margin=margin)
 
 
-def other_metrics(runs: pd.DataFrame, pairs: list[tuple[str, str]]) -> pd.DataFrame:
+def other_metrics(runs: pd.DataFrame, pairs: list[tuple[str, str]], margin: float | None = None) -> pd.DataFrame:
     """The same comparisons on each metric the metric table marks compared (Holm over each metric's
-    comparisons); `better` follows the metric's direction (a lower ECE is better)."""
-    frames = [_compare(runs, pairs, "other metric", m.key, m.higher_is_better).assign(metric=m.key)
+    comparisons); `better` follows the metric's direction (a lower ECE is better). The accuracy margin, where
+    given, applies to the other accuracies (TTA) only: ECE and NLL have other units."""
+    frames = [_compare(runs, pairs, "other metric", m.key, m.higher_is_better,
+                       margin if m.key.startswith("test_acc") else None).assign(metric=m.key)
               for m in COMPARED if m.key in runs and runs[m.key].notna().any()]
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def ladder_steps(runs: pd.DataFrame, ladder: list[str]) -> pd.DataFrame:
+def ladder_steps(runs: pd.DataFrame, ladder: list[str], margin: float | None = None) -> pd.DataFrame:
     """Each rung against the previous rung (Holm-corrected over the ladder's steps)."""
-    return _compare(runs, list(zip(ladder[:-1], ladder[1:])), "ladder step")
+    return _compare(runs, list(zip(ladder[:-1], ladder[1:])), "ladder step", margin=margin)
 
 
 def factors(configs: list[str]) -> dict[str, list[str]]:

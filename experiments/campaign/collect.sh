@@ -70,11 +70,14 @@ else
 fi
 report experiments/results/resnet18_94 --reference experiments/references/resnet18_94.yaml
 report experiments/results/airbench94/full --reference experiments/references/airbench94.yaml
-# the leave-one-outs, the leave-one-outs at their published epochs, and bf16: each against the full fp32 recipe
+# the leave-one-outs, the leave-one-outs at their published epochs, and bf16: each against the full fp32 recipe;
+# bf16's question is "does it cost anything?", so its report has an equivalence margin: 0.5 points, under the
+# smallest drop of a trick that item 3 sets out to resolve (its seed-0 drops are 0.3-0.8 points)
 AB=experiments/results/airbench94
 for part in leave_one_out published_epochs bf16; do
+    margin=(); [ $part = bf16 ] && margin=(--margin 0.5)
     [ -d $AB/$part ] && changed $AB/full $AB/$part && python -m ablate.report $AB/full $AB/$part \
-        --baseline experiment=airbench94 --out $AB/$part/report || true
+        --baseline experiment=airbench94 "${margin[@]}" --out $AB/$part/report || true
 done
 # the same in bf16 (on a CPU with native bf16), each against the full bf16 recipe
 for part in leave_one_out_bf16 published_epochs_bf16; do
