@@ -11,7 +11,8 @@ DATA=${DATA:-/root/data}
 # JOBS: jobs of one sweep at once (the cores split between them). 1 by default: each run lands soonest. Where two
 # 1-thread jobs beat one 2-thread job clearly (python -m ablate.bench.sweep_throughput; 1.30x on one machine of
 # this kind, 1.10x on another, 1.04x on the AMD EPYC of 2026-12-02; 1.14x for short airbench94 runs on the Intel
-# Xeon of 2026-12-06, family 6 model 106: experiments/bench/cpu_sweep_throughput_airbench_icx.json), JOBS=2
+# Xeon of 2026-12-06, family 6 model 106: experiments/bench/cpu_sweep_throughput_airbench_icx.json; 1.04x in bf16
+# on the AMX Xeon of 2026-12-07, family 6 model 167: cpu_sweep_throughput_airbench_bf16_amx.json), JOBS=2
 # finishes the queue sooner, but each run lands twice as late and a stop leaves two runs half done.
 JOBS=${JOBS:-1}
 PLACE="data.download=false trainer.progress=log"      # everything but data.root
