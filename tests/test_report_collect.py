@@ -175,3 +175,23 @@ def test_configurations_told_apart_only_by_composed_keys_are_all_named_by_them(t
         _with_config(tmp_path / name, {"model": {"width": width}}, {})
     configs = set(load_runs(tmp_path).config)
     assert configs == {"model.width=16", "model.width=32", "model.width=64"}
+
+
+def test_a_started_job_without_a_record_does_not_make_a_shared_override_a_difference(tmp_path):
+    # the bf16 leave-one-out: every job sets trainer.precision=bf16; one job has only started (no record, so no
+    # composed config): the shared override must not name every configuration, while the started job's own
+    # override still names it
+    base = {"trainer": {"precision": "bf16"}, "model": {"whiten": True, "dirac_init": True}}
+    for seed in (0, 1):
+        write_run(tmp_path / "full" / f"s{seed}", ["experiment=recipe", "trainer.precision=bf16"], seed, 0.90)
+        _with_config(tmp_path / "full" / f"s{seed}", base, {})
+    write_run(tmp_path / "loo" / "w0", ["experiment=recipe", "model.whiten=False", "trainer.precision=bf16"], 0, 0.88)
+    _with_config(tmp_path / "loo" / "w0", {**base, "model": {"whiten": False, "dirac_init": True}}, {})
+    started = tmp_path / "loo" / "d0" / ".hydra"
+    started.mkdir(parents=True)
+    started.joinpath("overrides.yaml").write_text(
+        "- seed=0\n- experiment=recipe\n- model.dirac_init=False\n- trainer.precision=bf16\n")
+    runs = load_runs([tmp_path / "full", tmp_path / "loo"])
+    names = set(runs.config)
+    assert not any("trainer.precision" in n for n in names - {runs[runs.run_dir.str.contains("full")].config.iloc[0]}), names
+    assert {"model.whiten=False", "model.dirac_init=False"} <= names

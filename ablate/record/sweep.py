@@ -237,13 +237,15 @@ def _names(ids: list[str], firsts: pd.DataFrame) -> dict[str, str]:
             for i in ids:
                 if group in choices[i]:
                     tokens[i].add(f"{group}={choices[i][group]}")
+    given = {i: _given(firsts.loc[i, "overrides"]) for i in ids}
     for i in ids:
-        for o in firsts.loc[i, "overrides"].split(" ") if isinstance(firsts.loc[i, "overrides"], str) else []:
-            key = o.lstrip("+~").split("=")[0]
-            # a dotted key may reach into a list (aug.ops.1.op=flip): compare the value it sets, not the list
-            if "." in key and not not_identity(key) and \
-                    len({str(value_at(recs[j].get("config") or {}, key)) for j in ids}) > 1:
-                tokens[i].add(o.lstrip("+~"))
+        for key, o in given[i].items():
+            # a dotted key may reach into a list (aug.ops.1.op=flip): compare the value it sets, not the list; a
+            # job with no record yet counts with the value its override sets, or not at all (it knows no other)
+            values = {str(value_at(recs[j]["config"], key)) if recs[j].get("config") else
+                      _as_composed(given[j][key]) if key in given[j] else None for j in ids} - {None}
+            if "." in key and not not_identity(key) and len(values) > 1:
+                tokens[i].add(o)
     rung = {i: firsts.loc[i, "rung"] if isinstance(firsts.loc[i, "rung"], str) else None for i in ids}
     if all(rung.values()) and len(set(rung.values())) == len(ids):      # a ladder: its rungs name it
         return {i: f"rung={rung[i]}" for i in ids}
@@ -258,6 +260,23 @@ def _names(ids: list[str], firsts: pd.DataFrame) -> dict[str, str]:
             extra = [f"{k}={flat[i].get(k)}" for k in differ] if flat[i] else [firsts.loc[i, "config"]]
             names[i] = " ".join(filter(None, [names[i], *extra])) or firsts.loc[i, "config"]
     return names
+
+
+def _given(overrides) -> dict[str, str]:
+    """A job's overrides as {key: override}, without Hydra's +/~ prefixes."""
+    tokens = overrides.split(" ") if isinstance(overrides, str) else []
+    return {o.lstrip("+~").split("=")[0]: o.lstrip("+~") for o in tokens if o}
+
+
+def _as_composed(override: str) -> str:
+    """The value an override sets, as value_at reads it from a composed config (model.whiten=False -> 'False',
+    optim.lr=0.05 -> '0.05'): YAML's reading of the text, as Hydra's."""
+    import yaml
+    text = override.split("=", 1)[1] if "=" in override else ""
+    try:
+        return str(yaml.safe_load(text))
+    except yaml.YAMLError:
+        return text
 
 
 def _read_overrides(hydra_dir: Path) -> list[str]:
