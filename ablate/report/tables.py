@@ -74,7 +74,8 @@ def _compare(runs: pd.DataFrame, pairs: list[tuple[str, str]], kind: str, metric
     for a, b in pairs:
         xa, xb = done[done.config == a][metric], done[done.config == b][metric]
         w = stats.welch(xa, xb)
-        rows.append({"comparison": kind, "from": a, "to": b, "n_from": w["n_a"], "n_to": w["n_b"],
+        within = margin is not None and stats.within_margin(xa, xb, margin, len(pairs))
+        rows.append({"comparison": kind, "from": a, "to": b, "n_from": w["n_a"], "n_to": w["n_b"], "_within": within,
                      "mean_from": xa.mean(), "mean_to": xb.mean(), "delta": w["delta"],
                      "ci_low": w["low"], "ci_high": w["high"], "p": w["p"],
                      "seeds_for_80pct_power": stats.seeds_for_power(w["delta"], stats.sd(xa), stats.sd(xb),
@@ -87,11 +88,8 @@ def _compare(runs: pd.DataFrame, pairs: list[tuple[str, str]], kind: str, metric
                          stats.verdict(d if higher_is_better else -d, p)
                          for d, p, na, nb, a, b in zip(df.delta, df.p_holm, df.n_from, df.n_to, df["from"], df.to)]
         if margin is not None:
-            for i, (a, b) in enumerate(pairs):
-                if df.at[i, "verdict"] == "unresolved" and stats.within_margin(
-                        done[done.config == a][metric], done[done.config == b][metric], margin, len(pairs)):
-                    df.at[i, "verdict"] = stats.margin_label(margin)
-    return df
+            df.loc[(df.verdict == "unresolved") & df._within, "verdict"] = stats.margin_label(margin)
+    return df.drop(columns="_within") if "_within" in df else df
 
 
 def deltas_vs_baseline(runs: pd.DataFrame, baseline: str, margin: float | None = None) -> pd.DataFrame:

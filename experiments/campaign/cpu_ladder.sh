@@ -103,6 +103,8 @@ run ablate experiment=airbench94 $COMMON hydra.sweep.dir="$LIVE/airbench94"
 #     AVX512-BF16; elsewhere it is emulated, about 3x slower than fp32). It runs first where it can, before the
 #     fp32 queue that any machine can run: machines with native bf16 have been the exception here (the AMX Xeon of
 #     2026-12-07, family 6 model 167, after a week of CPUs without it), and the next one may lack it again
+# the five tricks of item 3, each one override that leaves it out (the bf16 and fp32 leave-one-outs below)
+TRICKS="model.whiten=false model.dirac_init=false optim.norm_lr_scale=1 trainer.lookahead=false aug.ops.1.op=flip"
 NATIVE_BF16=$(grep -qwE "amx_bf16|avx512_bf16" /proc/cpuinfo && echo 1 || echo 0)
 if [ "$NATIVE_BF16" = 1 ]; then
     run ablate -m experiment=airbench94 seed=0,1 trainer.precision=bf16 $COMMON hydra.sweep.dir="$LIVE/airbench94_bf16"
@@ -115,16 +117,14 @@ fi
 if [ "$NATIVE_BF16" = 1 ]; then
     run ablate -m experiment=airbench94 seed=2,3,4 trainer.precision=bf16 $COMMON hydra.sweep.dir="$LIVE/airbench94_bf16"
     for seed in 0 1 2; do
-        for trick in model.whiten=false model.dirac_init=false optim.norm_lr_scale=1 trainer.lookahead=false \
-                     aug.ops.1.op=flip; do
+        for trick in $TRICKS; do
             run ablate -m experiment=airbench94 seed=$seed "$trick" trainer.precision=bf16 $COMMON \
                 hydra.sweep.dir="$LIVE/airbench94_leave_one_out_bf16"
         done
     done
 fi
 for seed in 0 1 2; do
-    for trick in model.whiten=false model.dirac_init=false optim.norm_lr_scale=1 trainer.lookahead=false \
-                 aug.ops.1.op=flip; do
+    for trick in $TRICKS; do
         run ablate -m experiment=airbench94 seed=$seed "$trick" $COMMON \
             hydra.sweep.dir="$LIVE/airbench94_leave_one_out"
     done
