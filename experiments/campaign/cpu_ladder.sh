@@ -94,7 +94,7 @@ run ablate -m experiment=ladder_short 'model.widths=[16,32,64,128]' trainer.epoc
     rung=1_cropflip,2_cosine,3_label_smoothing seed=0,1 $COMMON hydra.sweep.dir="$LIVE/resolve_ladder"
 run ablate.resolve "$LIVE/resolve_ladder" --max-seeds 4 --budget-hours 1.5 || true
 # 5b. issue 28's evidence, before the ResNet-18 run (about 1/20 of its FLOPs): item 1, airbench94's full recipe,
-#     seeds 0-4 (9.9 epochs each, fp32 as the experiment sets until item 2 has measured bf16 for it); then item 3,
+#     seeds 0-4 (9.9 epochs each, fp32 as the experiment sets; item 2 below measured bf16 beside it); then item 3,
 #     each trick left out at 9.9 epochs, seeds 0-2 (TTA none / flip / multi-crop come from the same records), seed
 #     by seed: every trick at seed 0 first, so the order of the drops can be read (airbench_order.py) after five
 #     runs and with intervals after ten, not only after all fifteen (one launch each: 15 kept launch files)
