@@ -358,3 +358,53 @@ def test_a_new_metric_is_one_line_of_the_metric_table(tmp_path, monkeypatch):
     assert {m.summary for m in M.SUMMARISED if m.percent} <= markdown.PCT
     assert {m.key for m in M.METRIC_TABLE if m.in_record} <= set(M.RECORD_METRICS)
     assert dataclasses.replace(top5, unit="nats").percent is False
+
+
+def test_paired_matches_scipy_and_reports_the_correlation():
+    a = np.array([0.80, 0.82, 0.79, 0.85, 0.81])
+    b = a + np.array([0.010, 0.012, 0.008, 0.011, 0.009])
+    d = stats.paired(a, b)
+    ref = sps.ttest_rel(b, a)
+    diff = b - a
+    half = sps.t.ppf(0.975, 4) * np.std(diff, ddof=1) / math.sqrt(5)
+    assert d["n"] == 5 and d["delta"] == pytest.approx(diff.mean())
+    assert d["p"] == pytest.approx(ref.pvalue)
+    assert (d["low"], d["high"]) == pytest.approx((diff.mean() - half, diff.mean() + half))
+    assert d["r"] == pytest.approx(np.corrcoef(a, b)[0, 1])
+    # a pair missing a side is dropped; under 2 pairs there is no interval, under 3 no correlation
+    d = stats.paired([0.8, np.nan, 0.7], [0.81, 0.9, 0.72])
+    assert d["n"] == 2 and math.isnan(d["r"]) and math.isfinite(d["low"])
+    assert math.isnan(stats.paired([0.8], [0.81])["low"])
+
+
+def _seed_effects(tmp_path, shift, noise):
+    """Two arms whose seeds share a large seed effect: b = a + shift + small noise of its own."""
+    seed_effect = np.array([-0.02, 0.015, -0.01, 0.02, 0.0])
+    base = list(0.80 + seed_effect)
+    other = list(0.80 + shift + seed_effect + np.array(noise))
+    return build(write_sweep(tmp_path, {"aug=none": base, "aug=cropflip": other}))
+
+
+def test_paired_by_seed_narrows_the_interval_when_seeds_move_together(tmp_path):
+    r = _seed_effects(tmp_path, 0.01, [0.002, -0.001, 0.0, 0.001, -0.002])
+    p = r.paired.iloc[0]
+    w = r.deltas.iloc[0]
+    assert p.n_pairs == 5 and p.delta == pytest.approx(w.delta) and p.r > 0.95
+    assert p.ci_low > 0 and w.ci_low < 0            # Welch cannot tell, the pairs can
+    assert p.width_vs_welch < 0.25
+    assert r.deltas.iloc[0].verdict == "unresolved"    # the verdict stays Welch's
+
+
+def test_paired_by_seed_uses_only_the_seeds_both_sides_ran(tmp_path):
+    sweep = write_sweep(tmp_path, {"aug=none": [0.70, 0.71, 0.69, 0.72], "aug=cropflip": [0.80, 0.82]})
+    p = build(sweep).paired.iloc[0]
+    assert p.n_pairs == 2 and p.delta == pytest.approx(((0.80 - 0.70) + (0.82 - 0.71)) / 2)
+
+
+def test_the_report_shows_the_paired_section_from_three_pairs_on(tmp_path):
+    arms = lambda n: {"aug=none": BASE[:n], "aug=cropflip": AUG[:n]}
+    two = write_report(write_sweep(tmp_path / "two", arms(2)), figures=False)
+    assert "## Paired by seed" not in (two / "report.md").read_text()
+    three = write_report(write_sweep(tmp_path / "three", arms(3)), figures=False)
+    text = (three / "report.md").read_text()
+    assert "## Paired by seed" in text and (three / "paired.csv").exists()

@@ -32,6 +32,7 @@ class Report:
     reference_metric: str = HEADLINE.key                            # the record's accuracy the reference holds
     baseline_query: str | None = None                               # --baseline as given, when it named a subset
     margin: float | None = None                                     # --margin / 100: the equivalence margin
+    paired: pd.DataFrame = field(default_factory=pd.DataFrame)      # the same comparisons, seed against seed
 
     @property
     def configs(self) -> list[str]:
@@ -92,6 +93,7 @@ def build(sweep_dirs, baseline: str | None = None, ladder: list[str] | None = No
     pairs = list(zip(ladder[:-1], ladder[1:])) if len(ladder) > 1 else [(baseline, c) for c in configs if c != baseline]
     if pairs:
         report.other_metrics = tables.other_metrics(runs, pairs, margin)
+        report.paired = tables.paired_by_seed(runs, pairs)
     if reference is not None:
         ref = load_reference(reference)
         report.reference_source, report.reference_metric = ref["source"], ref["metric"]

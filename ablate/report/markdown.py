@@ -107,7 +107,7 @@ def write(report: Report, out: Path, sweep_dirs, figures: bool = True) -> None:
         md += ["**Warning:** configurations were run with different seed sets (see `seeds`); deltas compare "
                "unpaired seeds.", ""]
     md += notes.mixed_hardware(report)
-    md += _ladder(report, out) + _deltas(report, out) + _other_metrics(report, out)
+    md += _ladder(report, out) + _deltas(report, out) + _paired(report, out) + _other_metrics(report, out)
     if figures:
         md += _figures(report, out / "figures")
     md += _classes(report, out, out / "figures", figures) + _provenance(runs)
@@ -208,6 +208,22 @@ def _deltas(report: Report, out: Path) -> list[str]:
                "`seeds_for_80pct_power`: seeds per cell that would resolve the observed interaction.",
                "", _table_files(report.interaction_contrasts, out, "interaction_contrasts"), ""]
     return md
+
+
+def _paired(report: Report, out: Path) -> list[str]:
+    """The ladder's steps (else the deltas against the baseline) seed against seed, where 3+ seeds pair up."""
+    if report.paired.empty or not (report.paired.n_pairs >= 3).any():
+        return []
+    return ["## Paired by seed", "",
+            "The same comparisons over the seeds both sides completed, seed against seed. A seed fixes the data "
+            "order and the augmentation's random draws in every configuration (and the initial weights where the "
+            "models' parameters match), so one seed's runs can share part of their noise. `r`: the correlation "
+            "of the paired final-epoch test accuracies; `width_vs_welch`: the paired 95% interval's width over "
+            "Welch's on the same runs, below 1 where the seeds' runs move together (r > 0). p-values "
+            "Holm-corrected over the table. The verdicts stay those of the Welch tables above, the test chosen "
+            "before any data: this table shows how much reading the same runs in pairs would narrow their "
+            "intervals, not a second test to pick from.", "",
+            _table_files(_label(report, report.paired), out, "paired"), ""]
 
 
 def _other_metrics(report: Report, out: Path) -> list[str]:

@@ -1,4 +1,5 @@
-"""Statistics over seeds: t-intervals, Welch deltas and contrasts, Holm correction, seeds needed for 80% power."""
+"""Statistics over seeds: t-intervals, Welch deltas and contrasts, paired deltas, Holm correction, seeds needed for
+80% power."""
 from __future__ import annotations
 
 import math
@@ -60,6 +61,29 @@ def welch(a, b, confidence: float = 0.95) -> dict:
     c = contrast([a, b], [-1, 1], confidence)
     return {"n_a": c["ns"][0], "n_b": c["ns"][1], "delta": c["estimate"], "low": c["low"], "high": c["high"],
             "p": c["p"], "df": c["df"]}
+
+
+def paired(a, b, confidence: float = 0.95) -> dict:
+    """Delta mean(b - a) over matched pairs (a[i] and b[i] from the same seed), with the paired t-interval and
+    two-sided p-value, and the pairs' correlation r (NaN with fewer than 3 pairs or no spread on a side).
+    A pair with a non-finite value on either side is dropped."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    keep = np.isfinite(a) & np.isfinite(b)
+    a, b = a[keep], b[keep]
+    n = len(a)
+    out = {"n": n, "delta": float((b - a).mean()) if n else math.nan, "low": math.nan, "high": math.nan,
+           "p": math.nan, "r": math.nan}
+    if n >= 3 and a.std() > 0 and b.std() > 0:
+        out["r"] = float(np.corrcoef(a, b)[0, 1])
+    if n < 2:
+        return out
+    _, sd_d, low, high = t_interval(b - a, confidence)
+    if sd_d == 0:
+        out.update(low=out["delta"], high=out["delta"], p=0.0 if out["delta"] != 0 else 1.0)
+        return out
+    p = 2 * stats.t.sf(abs(out["delta"]) / (sd_d / math.sqrt(n)), n - 1)
+    out.update(low=low, high=high, p=float(p))
+    return out
 
 
 def holm(pvalues) -> list[float]:

@@ -113,6 +113,26 @@ def ladder_steps(runs: pd.DataFrame, ladder: list[str], margin: float | None = N
     return _compare(runs, list(zip(ladder[:-1], ladder[1:])), "ladder step", margin=margin)
 
 
+def paired_by_seed(runs: pd.DataFrame, pairs: list[tuple[str, str]], metric: str = "test_acc") -> pd.DataFrame:
+    """The same comparisons seed against seed, over the seeds both sides completed (a seed run twice counts
+    with its mean): the paired 95% interval of b - a, p-values Holm-corrected over the table, the pairs'
+    correlation r, and width_vs_welch, the paired interval's width over Welch's on the same runs (below 1
+    where a seed's runs move together)."""
+    done = completed(runs).dropna(subset=["seed", metric])
+    rows = []
+    for a, b in pairs:
+        by_seed = [done[done.config == c].groupby("seed")[metric].mean() for c in (a, b)]
+        xa, xb = (s.loc[sorted(set(by_seed[0].index) & set(by_seed[1].index))] for s in by_seed)
+        d, w = stats.paired(xa, xb), stats.welch(xa, xb)
+        width = (d["high"] - d["low"]) / (w["high"] - w["low"]) if w["high"] > w["low"] else math.nan
+        rows.append({"from": a, "to": b, "n_pairs": d["n"], "delta": d["delta"], "ci_low": d["low"],
+                     "ci_high": d["high"], "p": d["p"], "r": d["r"], "width_vs_welch": width})
+    df = pd.DataFrame(rows)
+    if len(df):
+        df.insert(df.columns.get_loc("p") + 1, "p_holm", stats.holm(df.p))
+    return df
+
+
 def factors(configs: list[str]) -> dict[str, list[str]]:
     """Override keys whose value varies across configurations, with their levels in the given order
     (`rung` names a bundle of other factors, so it is not one)."""
