@@ -216,8 +216,9 @@ def _paired(report: Report, out: Path) -> list[str]:
         return []
     return ["## Paired by seed", "",
             "The same comparisons over the seeds both sides completed, seed against seed. A seed fixes the data "
-            "order and the augmentation's random draws in every configuration (and the initial weights where the "
-            "models' parameters match), so one seed's runs can share part of their noise. `r`: the correlation "
+            "order and the augmentation's random draws (the same ones where the dataset, batch size and "
+            "augmentation match) and the initial weights (the same where the models' parameters match), so one "
+            "seed's runs can share part of their noise. `r`: the correlation "
             "of the paired final-epoch test accuracies; `width_vs_welch`: the paired 95% interval's width over "
             "Welch's on the same runs, below 1 where the seeds' runs move together (r > 0). p-values "
             "Holm-corrected over the table. The verdicts stay those of the Welch tables above, the test chosen "
