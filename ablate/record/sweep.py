@@ -1,6 +1,7 @@
 """Sweep folders -> pandas: one row per run (completed, failed, interrupted or missing), and histories."""
 from __future__ import annotations
 
+import functools
 from itertools import product
 import logging
 from pathlib import Path
@@ -268,6 +269,7 @@ def _given(overrides) -> dict[str, str]:
     return {o.lstrip("+~").split("=")[0]: o.lstrip("+~") for o in tokens if o}
 
 
+@functools.lru_cache(maxsize=None)
 def _as_composed(override: str) -> str:
     """The value an override sets, as value_at reads it from a composed config (model.whiten=False -> 'False',
     optim.lr=0.05 -> '0.05'): YAML's reading of the text, as Hydra's."""
