@@ -55,3 +55,43 @@ def test_start_lists_the_live_folders_to_watch_even_when_the_last_one_is_missing
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == f"[ {tmp_path / first}]" and last != first
+
+
+def _fake_checkpoint(path: Path, epoch: int) -> None:
+    import torch
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state": {"epoch": epoch}, "identity_hash": "abc"}, path)
+
+
+def _campaign(script: str, live: Path, carried: Path) -> str:
+    out = subprocess.run(["bash", str(ROOT / "experiments" / "campaign" / script)], capture_output=True, text=True,
+                         timeout=120, cwd="/", env={**os.environ, "LIVE": str(live), "CARRY_DIR": str(carried)})
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_a_carried_checkpoint_resumes_a_long_run_on_a_new_machine_and_never_replaces_a_live_one(tmp_path):
+    old, new, carried = tmp_path / "old_machine", tmp_path / "new_machine", tmp_path / "carried"
+    job = "experiment=resnet18_94,seed=0"
+    _fake_checkpoint(old / "resnet18_94" / job / "checkpoint.pt", epoch=31)
+    done = old / "resnet18_94" / "experiment=resnet18_94,seed=1"     # a finished job carries nothing
+    _fake_checkpoint(done / "checkpoint.pt", epoch=100)
+    (done / "results.json").write_text(json.dumps({"status": "completed"}))
+    (old / "ladder" / job).mkdir(parents=True)                          # nor does a folder not in CARRIED
+    _fake_checkpoint(old / "ladder" / job / "checkpoint.pt", epoch=5)
+
+    assert "carried: " in (first := _campaign("carry.sh", old, carried)) and "(epoch 31," in first
+    assert sorted(p.relative_to(carried) for p in carried.rglob("*") if p.is_file()) == [
+        Path("resnet18_94", job, "checkpoint.pt")]
+    assert "unchanged" in _campaign("carry.sh", old, carried)
+
+    assert "restored 1 carried checkpoint(s)" in _campaign("restore.sh", new, carried)
+    restored = new / "resnet18_94" / job / "checkpoint.pt"
+    assert restored.read_bytes() == (carried / "resnet18_94" / job / "checkpoint.pt").read_bytes()
+    # the run went on here: its own (newer) checkpoint stays, and so does the old machine's
+    _fake_checkpoint(restored, epoch=40)
+    assert "restored 0 carried checkpoint(s)" in _campaign("restore.sh", new, carried)
+    assert "restored 0 carried checkpoint(s)" in _campaign("restore.sh", old, carried)
+    import torch
+    assert torch.load(restored, weights_only=True)["state"]["epoch"] == 40

@@ -20,6 +20,10 @@ jpeg_copy_once experiments/results/jpeg_copy/once
 jpeg_copy_twice experiments/results/jpeg_copy/twice
 ladder_widths64 experiments/results/ladder_widths/widths_64
 "
+# The live folders whose unfinished jobs' checkpoints carry.sh copies into CARRY_DIR (committed at a session's
+# end) and restore.sh puts back: runs longer than a session, which a new machine would otherwise start over.
+CARRIED="resnet18_94"
+CARRY_DIR=${CARRY_DIR:-experiments/campaign/carried}
 # live_folders: ' LIVE/name' for each live sweep folder that exists under $LIVE (start.sh's "watch it" line). An if,
 # not a && chain: under set -e a chain whose last folder was missing failed the loop and ended start.sh early.
 live_folders() {
