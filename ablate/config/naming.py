@@ -20,6 +20,16 @@ def job_dirname(override_dirname: str) -> str:
     return name.encode()[: MAX_NAME - 11].decode(errors="ignore") + "_" + digest
 
 
+def bare_override(override: str) -> str:
+    """A Hydra override without its prefix: '+key=v', '++key=v' and '~key=v' -> 'key=v'."""
+    return override.lstrip("+~")
+
+
+def override_key(override: str) -> str:
+    """The key (or config group) a Hydra override sets: '++trainer.epochs=9.9' -> 'trainer.epochs'."""
+    return bare_override(override).split("=", 1)[0]
+
+
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("ablate_dirname"):
         OmegaConf.register_new_resolver("ablate_dirname", job_dirname)

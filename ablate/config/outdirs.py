@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ablate.config.naming import override_key
+
 KEYS = ("hydra.run.dir", "hydra.sweep.dir")
 
 
@@ -25,7 +27,7 @@ def output_dir_problem(path: Path, key: str) -> str | None:
 def check_output_dirs(argv: list[str], cwd: Path) -> str | None:
     """The first problem with the run/sweep folders the command line names (or with the current folder,
     where the default outputs/ and multirun/ go)."""
-    named = [(k, v) for k, _, v in (a.lstrip("+").partition("=") for a in argv) if k in KEYS]
+    named = [(override_key(a), a.partition("=")[2]) for a in argv if "=" in a and override_key(a) in KEYS]
     targets = [(k, Path(v).expanduser()) for k, v in named if "${" not in v] or [("the current folder", cwd)]
     for key, path in targets:
         problem = output_dir_problem(path if path.is_absolute() else cwd / path, key)

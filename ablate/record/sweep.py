@@ -12,7 +12,7 @@ import pandas as pd
 from ablate.record import files as records
 from ablate.record.metrics import RECORD_METRICS
 from ablate.record.identity import flatten, identity, identity_hash, is_placement, value_at
-from ablate.config.naming import job_dirname
+from ablate.config.naming import bare_override, job_dirname, override_key
 
 log = logging.getLogger("ablate")
 # config groups that name a bundle of other choices rather than a choice of their own
@@ -27,8 +27,7 @@ def not_identity(key: str) -> bool:
 
 def config_key(overrides: list[str]) -> str:
     """A configuration: the job's overrides minus the seed and placement keys, sorted."""
-    keep = [o.lstrip("+~") for o in overrides
-            if not not_identity(o.lstrip("+~").split("=")[0])]
+    keep = [bare_override(o) for o in overrides if not not_identity(override_key(o))]
     return " ".join(sorted(keep)) or "(defaults)"
 
 
@@ -133,7 +132,7 @@ def expected_jobs(cfg, sweep: Path) -> list[tuple[Path, list[str]]]:
 
     task = list(OmegaConf.select(cfg, "hydra.overrides.task") or [])
     params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
-    on_command_line = {o.lstrip("+~").split("=")[0] for o in task}   # these replace the config's sweep params
+    on_command_line = {override_key(o) for o in task}   # these replace the config's sweep params
     task += [f"{k}={v}" for k, v in params.items() if k not in on_command_line]
     exclude = set(OmegaConf.select(cfg, "hydra.job.config.override_dirname.exclude_keys") or [])
     last = {}        # a key given twice: Hydra uses the last value, so only that one makes jobs
@@ -149,7 +148,7 @@ def expected_jobs(cfg, sweep: Path) -> list[tuple[Path, list[str]]]:
             axes.append([f"{key}={o.get_value_element_as_str()}"])
     jobs = []
     for combo in product(*axes):
-        kept = sorted(o for o in combo if o.split("=")[0].lstrip("+~") not in exclude)
+        kept = sorted(o for o in combo if override_key(o) not in exclude)
         jobs.append((sweep / job_dirname(",".join(kept)), list(combo)))
     return jobs
 
@@ -266,7 +265,7 @@ def _names(ids: list[str], firsts: pd.DataFrame) -> dict[str, str]:
 def _given(overrides) -> dict[str, str]:
     """A job's overrides as {key: override}, without Hydra's +/~ prefixes."""
     tokens = overrides.split(" ") if isinstance(overrides, str) else []
-    return {o.lstrip("+~").split("=")[0]: o.lstrip("+~") for o in tokens if o}
+    return {override_key(o): bare_override(o) for o in tokens if o}
 
 
 @functools.lru_cache(maxsize=None)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ablate.config.naming import override_key
 from ablate.job.ownership import MARKER
 from ablate.record.files import COMPLETED
 from ablate.record.sweep import launch_files
@@ -101,7 +102,7 @@ def round_commands(runs: pd.DataFrame, adds: dict[str, int]) -> list[list[str]]:
     for config, count in adds.items():
         runs_of = runs[runs.config == config].sort_values("status", key=lambda s: s != COMPLETED, kind="stable")
         overrides = [o for o in str(runs_of.overrides.iloc[0]).split(" ")
-                     if o and o.split("=", 1)[0].lstrip("+~") != "seed"]
+                     if o and override_key(o) != "seed"]
         sweep = Path(runs_of.sweep.iloc[0])
         seeds = ",".join(str(s) for s in next_seeds(runs, config, count))
         commands.append([sys.executable, "-m", "ablate", "-m", *overrides, f"seed={seeds}",
