@@ -21,8 +21,9 @@ jpeg_copy_twice experiments/results/jpeg_copy/twice
 ladder_widths64 experiments/results/ladder_widths/widths_64
 "
 # The live folders whose unfinished jobs' checkpoints carry.sh copies into CARRY_DIR (committed at a session's
-# end) and restore.sh puts back: runs longer than a session, which a new machine would otherwise start over.
-CARRIED="resnet18_94"
+# end) and restore.sh puts back: runs longer than what is left of a session, which a new machine would otherwise
+# start over (ResNet-18 about 13 h, 90 MB; the 64-wide ladder rung 2-3 h, 13 MB)
+CARRIED="resnet18_94 ladder_widths64"
 CARRY_DIR=${CARRY_DIR:-experiments/campaign/carried}
 # live_folders: ' LIVE/name' for each live sweep folder that exists under $LIVE (start.sh's "watch it" line). An if,
 # not a && chain: under set -e a chain whose last folder was missing failed the loop and ended start.sh early.

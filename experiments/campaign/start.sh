@@ -33,3 +33,5 @@ echo "campaign started at $(git rev-parse --short HEAD): tail -f $LIVE/campaign.
 . "$REPO/experiments/campaign/folders.sh"
 echo "watch it:  python -m ablate.status --hide-completed$(live_folders)"
 echo "pause it for a test run:  bash experiments/campaign/pause.sh stop   (then: cont)"
+echo "before the session ends:  bash experiments/campaign/carry.sh && git add experiments/campaign/carried && git commit"
+echo "   (the unfinished long runs' checkpoints, so that a new machine resumes them)"
