@@ -113,16 +113,7 @@ def resolve(sweeps, design: Design, baseline=None, budget_hours: float = math.in
     """The loop over one sweep folder or several (the first keeps the state); returns the state it wrote.
     `launch` runs a round's commands (a test passes its own)."""
     sweeps = [Path(s) for s in sweeps] if isinstance(sweeps, (list, tuple)) else [Path(sweeps)]
-    sweep = sweeps[0]
-    for folder in sweeps:
-        on_sweep.check_readable(folder)
-    state = read_state(sweep)
-    _same_design(state, design, sweep)
-    _same_folders(state, sweeps)
-    state = state or new_state({**asdict(design), "describe": design.describe()})
-    state["design"].update(futility_optimism=design.futility_optimism, describe=design.describe())
-    if len(sweeps) > 1:
-        state["sweeps"] = _folders(sweeps)
+    sweep, state = sweeps[0], _open_state(sweeps, design)
     while True:
         report, values, rows, adds = _one_look(sweeps, baseline, design, state)
         entry = {"look": len(state["looks"]) + 1, "at": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
@@ -153,20 +144,43 @@ def resolve(sweeps, design: Design, baseline=None, budget_hours: float = math.in
                  f"would pass --budget-hours {budget_hours:g} ({state['launched_hours']:.2f} h launched so far)")
             break
         echo(f"look {entry['look']}: launching {_round_cost(adds, seconds)}")
-        t0 = time.monotonic()
-        statuses = launch(commands)
-        state["launched_hours"] += (time.monotonic() - t0) / 3600
-        write_state(sweep, state)
-        after = on_sweep.values_of(build(sweeps, baseline).runs)
-        short = {c: n for c, n in adds.items() if len(after.get(c, [])) < len(values.get(c, [])) + n}
-        if short:
-            echo(f"a round's runs did not all complete ({', '.join(f'{c}: {n}' for c, n in short.items())}; "
-                 f"exit statuses {statuses}): see `python -m ablate.status {' '.join(map(str, sweeps))}`; "
-                 f"rerun resolve to retry them")
-            state["stopped_because"] = "runs of a round did not complete"
-            write_state(sweep, state)
+        if not _launch_round(sweeps, baseline, state, adds, values, lambda: launch(commands), echo):
             break
     return state
+
+
+def _open_state(sweeps: list[Path], design: Design) -> dict:
+    """The state in the first folder (a new one if none), checked against this design and these folders."""
+    for folder in sweeps:
+        on_sweep.check_readable(folder)
+    state = read_state(sweeps[0])
+    _same_design(state, design, sweeps[0])
+    _same_folders(state, sweeps)
+    state = state or new_state({**asdict(design), "describe": design.describe()})
+    state["design"].update(futility_optimism=design.futility_optimism, describe=design.describe())
+    if len(sweeps) > 1:
+        state["sweeps"] = _folders(sweeps)
+    return state
+
+
+def _launch_round(sweeps: list[Path], baseline, state: dict, adds: dict, values: dict, run_commands,
+                  echo) -> bool:
+    """Run one round's commands and count its hours; False (and the state says why) when some of its runs did
+    not complete, so the loop stops instead of looking at fewer seeds than it planned."""
+    t0 = time.monotonic()
+    statuses = run_commands()
+    state["launched_hours"] += (time.monotonic() - t0) / 3600
+    write_state(sweeps[0], state)
+    after = on_sweep.values_of(build(sweeps, baseline).runs)
+    short = {c: n for c, n in adds.items() if len(after.get(c, [])) < len(values.get(c, [])) + n}
+    if not short:
+        return True
+    echo(f"a round's runs did not all complete ({', '.join(f'{c}: {n}' for c, n in short.items())}; "
+         f"exit statuses {statuses}): see `python -m ablate.status {' '.join(map(str, sweeps))}`; "
+         f"rerun resolve to retry them")
+    state["stopped_because"] = "runs of a round did not complete"
+    write_state(sweeps[0], state)
+    return False
 
 
 def main(argv=None) -> int:
