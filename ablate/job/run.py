@@ -224,18 +224,9 @@ def run_job(cfg: DictConfig, job_dir: str | Path, overrides: list[str], choices:
 def _run_locked(cfg: DictConfig, config: dict, job_dir: Path, overrides: list[str], choices: dict, label: str,
                 job_num: int | None, launcher: dict | None, sweep_dir) -> str:
     """run_job once this process holds the job folder."""
-    old = records.read_record(job_dir)
-    if records.is_complete(old):
-        other = other_config(job_dir, old, config)
-        if other:
-            log.error("REFUSED %s: %s", label, other)
-            return REFUSED
-        log.info("skip %s: complete record in %s (test acc %.2f%%)", label, job_dir,
-                 100 * old["metrics"]["test_acc"])
-        return "skipped"
-    if isinstance(old, dict) and old.get("status") == records.COMPLETED:
-        log.warning("%s: its record %s cannot be read (%s): the job runs again", label, job_dir / records.RESULTS,
-                    records.read_problem(old))
+    done_already = _complete_already(job_dir, config, label)
+    if done_already:
+        return done_already
     claim(job_dir)                   # before the job writes anything here
     record = records.new_record(cfg.seed, config, overrides, choices, label, job_num)
     remove_stale_temps(job_dir)      # left by a job killed mid-write (SIGKILL); this job's folder is its own
@@ -277,6 +268,24 @@ def _run_locked(cfg: DictConfig, config: dict, job_dir: Path, overrides: list[st
     loggers.close(records.COMPLETED)
     discard_checkpoints(job_dir, keep=job.spec.keeping.keep)
     return records.COMPLETED
+
+
+def _complete_already(job_dir: Path, config: dict, label: str) -> str | None:
+    """"skipped" for a complete record of this config, REFUSED for one of another config, else None (the job
+    runs: no record, an unfinished one, or a completed one that cannot be read, which is said)."""
+    old = records.read_record(job_dir)
+    if records.is_complete(old):
+        other = other_config(job_dir, old, config)
+        if other:
+            log.error("REFUSED %s: %s", label, other)
+            return REFUSED
+        log.info("skip %s: complete record in %s (test acc %.2f%%)", label, job_dir,
+                 100 * old["metrics"]["test_acc"])
+        return "skipped"
+    if isinstance(old, dict) and old.get("status") == records.COMPLETED:
+        log.warning("%s: its record %s cannot be read (%s): the job runs again", label, job_dir / records.RESULTS,
+                    records.read_problem(old))
+    return None
 
 
 def other_config(job_dir: Path, old: dict, config: dict) -> str | None:
