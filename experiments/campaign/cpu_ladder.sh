@@ -134,27 +134,34 @@ fp32_leave_one_out() {
     done
 }
 [ "$NATIVE_BF16" = 1 ] || fp32_leave_one_out
-# 5c. issue 30's run 2, does the lesson's ~88% come with width: the top rung at 64-128-256-512, 100 epochs, seed 0.
-#     Before issue 28's items 4 and 2 and before ResNet-18: about 5 h in fp32 on a 2-core CPU, it answers a README
-#     question in about two sessions, where ResNet-18 (about 29 h in fp32) finishes only on a machine that stays
-run ablate experiment=ladder rung=2_cosine 'model.widths=[64,128,256,512]' seed=0 $COMMON \
-    hydra.sweep.dir="$LIVE/ladder_widths64"
-# 5d. issue 28's item 4, the published trade-offs: each trick left out at the epochs its author found it needs to
-#     reach 94% (whitening 22, dirac 12.7, BN-bias lr 14.2, lookahead 10.7, alternating flip 10.8), seeds 0-1: each
-#     should land at the full recipe's accuracy on this copy
+# 5c. issue 28's item 4, the published trade-offs: each trick left out at the epochs its author found it needs to
+#     reach 94% (whitening 22, dirac 12.7, BN-bias lr 14.2, lookahead 10.7, alternating flip 10.8): each should
+#     land at the full recipe's accuracy on this copy. Seed by seed: seed 0 of all five (about 2 h in bf16 beside
+#     the ResNet-18 lane) gives the first reading of every trade-off, each run short enough to land within a
+#     session; seed 1 of all five after the 64-wide rung below.
 #     (in bf16 against the bf16 full recipe where bf16 is native, in fp32 against the fp32 one elsewhere: a folder
 #     each, so that no report pools the two)
 PUBLISHED=(airbench94_published_epochs)           # the folder, then the precision override where not the default
 [ "$NATIVE_BF16" = 1 ] && PUBLISHED=(airbench94_published_epochs_bf16 trainer.precision=bf16)
-for pair in "model.whiten=false 22" "model.dirac_init=false 12.7" "optim.norm_lr_scale=1 14.2" \
-            "trainer.lookahead=false 10.7" "aug.ops.1.op=flip 10.8"; do
-    set -- $pair
-    run ablate -m experiment=airbench94 seed=0,1 "$1" trainer.epochs="$2" "${PUBLISHED[@]:1}" $COMMON \
-        hydra.sweep.dir="$LIVE/${PUBLISHED[0]}"
-done
+published_epochs() {   # published_epochs SEED: each trick left out at its published epochs
+    local pair seed=$1
+    for pair in "model.whiten=false 22" "model.dirac_init=false 12.7" "optim.norm_lr_scale=1 14.2" \
+                "trainer.lookahead=false 10.7" "aug.ops.1.op=flip 10.8"; do
+        set -- $pair
+        run ablate -m experiment=airbench94 seed="$seed" "$1" trainer.epochs="$2" "${PUBLISHED[@]:1}" $COMMON \
+            hydra.sweep.dir="$LIVE/${PUBLISHED[0]}"
+    done
+}
+published_epochs 0
+# 5d. issue 30's run 2, does the lesson's ~88% come with width: the top rung at 64-128-256-512, 100 epochs, seed 0.
+#     About 1.8x the FLOPs of a 48-wide run (2-3 h beside the ResNet-18 lane): longer than what is left of most
+#     sessions, so carry.sh commits its checkpoint at a session's end, as it does ResNet-18's.
+run ablate experiment=ladder rung=2_cosine 'model.widths=[64,128,256,512]' seed=0 $COMMON \
+    hydra.sweep.dir="$LIVE/ladder_widths64"
+published_epochs 1
 # 5. the ResNet-18 recipe (CIFAR stem, about 94% on a GPU), seed 0: about 6 h in bf16 + channels_last on an AMX
-#    Xeon, far more in fp32 on a CPU without native bf16 (precision=auto picks fp32 there); after the cheap pair
-#    above, which one session completes, since a new machine loses the live checkpoint
+#    Xeon, far more in fp32 on a CPU without native bf16 (precision=auto picks fp32 there). The lane above trains
+#    it; this step resumes it where the lane died, and skips it once its record is complete.
 run ablate experiment=resnet18_94 seed=0 $COMMON hydra.sweep.dir="$LIVE/resnet18_94"
 
 # 6. seeds 3 and 4 (the ladder's own seed range, 0-4): at seeds 0-2 the cosine step and the 2x2 interaction stay
