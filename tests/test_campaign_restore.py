@@ -95,3 +95,14 @@ def test_a_carried_checkpoint_resumes_a_long_run_on_a_new_machine_and_never_repl
     assert "restored 0 carried checkpoint(s)" in _campaign("restore.sh", old, carried)
     import torch
     assert torch.load(restored, weights_only=True)["state"]["epoch"] == 40
+
+
+def test_a_carried_checkpoint_is_dropped_once_its_record_is_committed(tmp_path):
+    live, folder = next((live, f) for live, f in _committed_pairs() if _completed(f))
+    finished = _completed(folder)[0].parent.name            # a job whose complete record is committed
+    carried = tmp_path / "carried"
+    _fake_checkpoint(carried / live / finished / "checkpoint.pt", epoch=9)
+    _fake_checkpoint(carried / live / "a job still training" / "checkpoint.pt", epoch=3)
+    out = _campaign("carry.sh", tmp_path / "live", carried)
+    assert f"dropped the carried checkpoint of {finished}" in out
+    assert not (carried / live / finished).exists() and (carried / live / "a job still training").exists()

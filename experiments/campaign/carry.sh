@@ -4,8 +4,8 @@
 # times. This copies the newest resume checkpoint of each unfinished job of the folders in CARRIED (folders.sh)
 # into experiments/campaign/carried/LIVE_FOLDER/JOB/checkpoint.pt, to be committed at the end of a session: one
 # file a job (about 90 MB for ResNet-18: weights and momentum in fp32, so the resume stays exact), replaced each
-# time. restore.sh puts it back into a live job that has no checkpoint of its own; collect.sh removes it once the
-# job's record is complete. Run from anywhere, at the end of a session:
+# time. restore.sh puts it back into a live job that has no checkpoint of its own; carry.sh drops it once the
+# job's record is committed (collect.sh copies it there). Run from anywhere, at the end of a session:
 #   bash experiments/campaign/carry.sh && git add experiments/campaign/carried && git commit -m "carry ..."
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -30,4 +30,13 @@ for live in $CARRIED; do
         carried=$((carried + 1))
     done
 done
+# a carried checkpoint has done its work once its job's record is complete and committed (collect.sh)
+while read -r live committed; do
+    [ -n "$live" ] || continue
+    for job in "$CARRY_DIR/$live"/*/; do
+        if [ -d "$job" ] && grep -qs '"status": "completed"' "$committed/$(basename "$job")/results.json"; then
+            rm -rf "$job" && echo "dropped the carried checkpoint of $(basename "$job"): its record is committed"
+        fi
+    done
+done <<< "$CAMPAIGN_FOLDERS"
 echo "carried $carried checkpoint(s) into $CARRY_DIR"

@@ -51,15 +51,6 @@ sys.exit(0 if {j.name for j, _ in expected_jobs(OmegaConf.load(sys.argv[1]), d)}
 }
 . experiments/campaign/folders.sh
 while read -r live committed; do [ -n "$live" ] && copy "$live" "$committed"; done <<< "$CAMPAIGN_FOLDERS"
-# a carried checkpoint (carry.sh) has done its work once its job's record is complete here
-while read -r live committed; do
-    [ -n "$live" ] || continue
-    for job in "$CARRY_DIR/$live"/*/; do
-        if [ -d "$job" ] && grep -qs '"status": "completed"' "$committed/$(basename "$job")/results.json"; then
-            rm -rf "$job" && echo "removed the carried checkpoint of $(basename "$job"): its record is complete"
-        fi
-    done
-done <<< "$CAMPAIGN_FOLDERS"
 changed() {   # changed DIR...: ALL=1, or a record, multirun.yaml or started job under DIR differs from git
     [ "${ALL:-0}" = 1 ] && return 0
     local dir
