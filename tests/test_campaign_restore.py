@@ -23,8 +23,8 @@ def _completed(folder: Path) -> list[Path]:
 
 
 def _restore(live: Path) -> str:
-    out = subprocess.run(["bash", str(SCRIPT)], env={**os.environ, "LIVE": str(live)}, capture_output=True,
-                         text=True, timeout=120, cwd="/")
+    out = subprocess.run(["bash", str(SCRIPT)], capture_output=True, text=True, timeout=120, cwd="/",
+                         env={**os.environ, "LIVE": str(live), "CARRY_DIR": str(live / "no carried checkpoints")})
     assert out.returncode == 0, out.stderr
     return out.stdout
 
