@@ -90,6 +90,12 @@ for pair in "full leave_one_out" "bf16 leave_one_out_bf16"; do
     [ -d $AB/$2 ] && changed $AB/$1 $AB/$2 && python experiments/campaign/airbench_order.py \
         $AB/$1 $AB/$2 --out $AB/$2/order.md || true
 done
+# item 4's question: does each trick, trained for its published epochs, land at the full recipe's accuracy?
+for pair in "full published_epochs" "bf16 published_epochs_bf16"; do
+    set -- $pair
+    [ -d $AB/$2 ] && changed $AB/$1 $AB/$2 && python experiments/campaign/airbench_tradeoffs.py \
+        $AB/$1 $AB/$2 --out $AB/$2/tradeoffs.md || true
+done
 report experiments/results/resolve_ladder
 report experiments/results/jpeg_copy/once
 report experiments/results/jpeg_copy/twice
