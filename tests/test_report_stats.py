@@ -408,3 +408,24 @@ def test_the_report_shows_the_paired_section_from_three_pairs_on(tmp_path):
     three = write_report(write_sweep(tmp_path / "three", arms(3)), figures=False)
     text = (three / "report.md").read_text()
     assert "## Paired by seed" in text and (three / "paired.csv").exists()
+    assert "|r| above 0.997 with 3 pairs 5% of the time" in text
+
+
+def test_r_by_chance_is_the_correlation_that_unpaired_runs_reach_at_the_level():
+    for n in (3, 5, 10):
+        crit = stats.r_by_chance(n)
+        x = np.arange(n, dtype=float)
+        # a sample whose r is exactly crit has Pearson's two-sided p of 0.05
+        y = crit * (x - x.mean()) / x.std() + math.sqrt(1 - crit ** 2) * _orthogonal_unit(x)
+        assert sps.pearsonr(x, y).pvalue == pytest.approx(0.05, rel=1e-6)
+    assert stats.r_by_chance(3) > stats.r_by_chance(5) > stats.r_by_chance(10)
+    assert math.isnan(stats.r_by_chance(2))
+
+
+def _orthogonal_unit(x: np.ndarray) -> np.ndarray:
+    """A vector of x's length with mean 0, orthogonal to x, scaled like (x - mean) / std."""
+    v = np.resize([1.0, -2.0, 1.0], len(x)) if len(x) % 3 == 0 else np.cos(np.arange(len(x)) * 2.0)
+    v = v - v.mean()
+    c = x - x.mean()
+    v = v - (v @ c) / (c @ c) * c
+    return v / v.std()

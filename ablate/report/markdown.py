@@ -16,6 +16,7 @@ from ablate.report import classes, figures, gallery, notes, tables
 from ablate.report.build import Report, build, check_margin
 from ablate.report.reference import load_reference
 from ablate.report.sequential import resolved_section
+from ablate.report.stats import r_by_chance
 from ablate.report.glance import glance, interval, ladder_overview, other_metrics_overview, overview, \
     reference_figures
 
@@ -223,8 +224,16 @@ def _paired(report: Report, out: Path) -> list[str]:
             "Welch's on the same runs, below 1 where the seeds' runs move together (r > 0). p-values "
             "Holm-corrected over the table. The verdicts stay those of the Welch tables above, the test chosen "
             "before any data: this table shows how much reading the same runs in pairs would narrow their "
-            "intervals, not a second test to pick from.", "",
+            "intervals, not a second test to pick from. " + _r_by_chance(report.paired.n_pairs), "",
             _table_files(_label(report, report.paired), out, "paired"), ""]
+
+
+def _r_by_chance(n_pairs: pd.Series) -> str:
+    """How large an r few pairs give by chance alone, for the pair counts in the table."""
+    counts = sorted({int(n) for n in n_pairs if n >= 3})
+    by_n = ", ".join(f"{r_by_chance(n):.3f} with {n} pairs" for n in counts)
+    return (f"An r from few pairs is itself uncertain: runs that share no noise at all give |r| above {by_n} 5% "
+            f"of the time.")
 
 
 def _other_metrics(report: Report, out: Path) -> list[str]:
