@@ -18,7 +18,7 @@ class Timer:
 
     def start(self):
         PAUSES.install()
-        PAUSES.mark()
+        PAUSES.begin()
         self._stopped_before = PAUSES.stopped
         if self.cuda:
             self._s = torch.cuda.Event(enable_timing=True)
