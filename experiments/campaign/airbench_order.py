@@ -15,6 +15,7 @@ import argparse
 import itertools
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 from omegaconf import OmegaConf
 from scipy import stats as scipy_stats
@@ -23,6 +24,7 @@ from ablate.report.stats import t_interval, welch
 
 LEVELS = (("none", "test_acc"), ("flip", "test_acc_tta"), ("multi-crop", "test_acc_tta_multicrop"))
 REPO = Path(__file__).resolve().parents[2]
+PUBLISHED = REPO / "experiments/references/airbench94_leave_one_out.yaml"
 
 
 def precisions(recs: list[dict]) -> set[str]:
@@ -61,6 +63,48 @@ def exact_spearman(x: list[float], y: list[float]) -> tuple[float, float]:
     return float(rho), sum(r >= rho - 1e-12 for r in perms) / len(perms)
 
 
+def pair_arguments(doc: str, other: str, argv=None) -> argparse.Namespace:
+    """FULL_SWEEP OTHER_SWEEP [--published YAML] [--out FILE.md]: the arguments of this script and its siblings."""
+    p = argparse.ArgumentParser(description=doc.splitlines()[0])
+    p.add_argument("full", type=Path)
+    p.add_argument(other, type=Path)
+    p.add_argument("--published", type=Path, default=PUBLISHED)
+    p.add_argument("--out", type=Path)
+    return p.parse_args(argv)
+
+
+class Pair(NamedTuple):
+    """The full recipe's records beside another sweep's, checked to be comparable."""
+    published: dict                 # the author's figures (experiments/references/airbench94_leave_one_out.yaml)
+    full: dict[int, dict]           # seed -> metrics of the full recipe
+    other: list[dict]               # the other sweep's completed records
+    precision: str                  # the one precision all of them ran in
+
+
+def load_pair(full_sweep: Path, other_sweep: Path, published: Path, other_name: str) -> Pair:
+    """Both sweeps' completed records; stops with the fix when the full recipe has under two seeds or the two
+    sweeps ran in different precisions (a difference across precisions mixes the trick's worth with bf16's)."""
+    full_recs, other_recs = records(full_sweep), records(other_sweep)
+    full = {int(r["seed"]): r["metrics"] for r in full_recs}
+    if len(full) < 2:
+        raise SystemExit(f"need two completed seeds of the full recipe in {full_sweep}, found {len(full)}")
+    precision = precisions(full_recs + other_recs)
+    if len(precision) > 1:
+        raise SystemExit(f"the records ran in different precisions (full recipe: {sorted(precisions(full_recs))}, "
+                         f"{other_name}: {sorted(precisions(other_recs))}): compare folders of one precision, e.g. "
+                         f"the bf16 {other_name} runs against the bf16 full recipe")
+    return Pair(OmegaConf.to_container(OmegaConf.load(published)), full, other_recs, precision.pop())
+
+
+def emit(lines: list[str], out: Path | None) -> str:
+    """The markdown printed, and written to `out` when given."""
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if out:
+        out.write_text(text)
+    return text
+
+
 def cell(w: dict) -> str:
     if w["n_a"] < 1 or w["n_b"] < 1:
         return "-"
@@ -71,26 +115,13 @@ def cell(w: dict) -> str:
 
 
 def main(argv=None) -> str:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("full", type=Path)
-    p.add_argument("leave_one_out", type=Path)
-    p.add_argument("--published", type=Path, default=REPO / "experiments/references/airbench94_leave_one_out.yaml")
-    p.add_argument("--out", type=Path)
-    a = p.parse_args(argv)
-    pub = OmegaConf.to_container(OmegaConf.load(a.published))
+    a = pair_arguments(__doc__, "leave_one_out", argv)
+    pair = load_pair(a.full, a.leave_one_out, a.published, "left out")
+    pub, full, precision = pair.published, pair.full, pair.precision
     tricks, full_epochs = pub["tricks"], float(pub["full_epochs"])
-    full_recs, left_recs = records(a.full), records(a.leave_one_out)
-    full = {int(r["seed"]): r["metrics"] for r in full_recs}
-    left = by_trick(left_recs, tricks)
-    if len(full) < 2:
-        raise SystemExit(f"need two completed seeds of the full recipe in {a.full}, found {len(full)}")
-    precision = precisions(full_recs + left_recs)
-    if len(precision) > 1:     # a drop across precisions mixes the trick's worth with bf16's
-        raise SystemExit(f"the records ran in different precisions (full recipe: {sorted(precisions(full_recs))}, "
-                         f"left out: {sorted(precisions(left_recs))}): compare folders of one precision, e.g. the "
-                         f"bf16 leave-one-outs against the bf16 full recipe")
+    left = by_trick(pair.other, tricks)
     lines = ["# airbench94: what each trick buys at 9.9 epochs, against the epochs its author found it saves", "",
-             f"Final-epoch test accuracy on the JPEG copy, {precision.pop()}; drop = full recipe - trick left out, "
+             f"Final-epoch test accuracy on the JPEG copy, {precision}; drop = full recipe - trick left out, "
              f"points, Welch 95% "
              f"interval; full recipe n={len(full)}. Published: {pub['source']}; the full recipe needs "
              f"{full_epochs:g}.", "",
@@ -121,11 +152,7 @@ def main(argv=None) -> str:
     else:
         lines += ["", f"Rank agreement: not computed until every trick has a record ({len(ranked)} of "
                   f"{len(tricks)})."]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if a.out:
-        a.out.write_text(text)
-    return text
+    return emit(lines, a.out)
 
 
 if __name__ == "__main__":

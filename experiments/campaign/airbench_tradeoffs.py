@@ -14,16 +14,14 @@ that holds 0 says the seeds do not tell the two apart, not that they are equal.
 """
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from pathlib import Path
 
-from omegaconf import OmegaConf
 from scipy import stats as scipy_stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from airbench_order import LEVELS, REPO, accuracies, by_trick, precisions, records  # noqa: E402
+from airbench_order import LEVELS, accuracies, by_trick, emit, load_pair, pair_arguments  # noqa: E402
 
 from ablate.config.naming import bare_override, override_key  # noqa: E402
 from ablate.report.stats import t_interval, welch  # noqa: E402
@@ -63,22 +61,10 @@ def epochs_of(rec: dict) -> float | None:
 
 
 def main(argv=None) -> str:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("full", type=Path)
-    p.add_argument("published_epochs", type=Path)
-    p.add_argument("--published", type=Path, default=REPO / "experiments/references/airbench94_leave_one_out.yaml")
-    p.add_argument("--out", type=Path)
-    a = p.parse_args(argv)
-    pub = OmegaConf.to_container(OmegaConf.load(a.published))
+    a = pair_arguments(__doc__, "published_epochs", argv)
+    pair = load_pair(a.full, a.published_epochs, a.published, "published-epochs")
+    pub, full, trick_recs = pair.published, pair.full, pair.other
     tricks = pub["tricks"]
-    full_recs, trick_recs = records(a.full), records(a.published_epochs)
-    full = {int(r["seed"]): r["metrics"] for r in full_recs}
-    if len(full) < 2:
-        raise SystemExit(f"need two completed seeds of the full recipe in {a.full}, found {len(full)}")
-    precision = precisions(full_recs + trick_recs)
-    if len(precision) > 1:
-        raise SystemExit(f"the records ran in different precisions ({sorted(precision)}): compare folders of one "
-                         f"precision, e.g. the bf16 published-epochs runs against the bf16 full recipe")
     # a record counts for its trick only at that trick's published epochs
     at_epochs = [r for r in trick_recs if any(t.lower() in {o.lower() for o in r["overrides"]}
                                               and epochs_of(r) == float(info["epochs"]) for t, info in tricks.items())]
@@ -86,7 +72,7 @@ def main(argv=None) -> str:
     full_mc = accuracies(full, MAIN)
     mean, _, low, high = t_interval(full_mc)
     lines = ["# airbench94: each trick left out, trained for the epochs its author says the recipe then needs", "",
-             f"Final-epoch test accuracy on the JPEG copy, {precision.pop()}, %. Published: {pub['source']}. The full "
+             f"Final-epoch test accuracy on the JPEG copy, {pair.precision}, %. Published: {pub['source']}. The full "
              f"recipe at {float(pub['full_epochs']):g} epochs, multi-crop TTA: {mean:.2f} [{low:.2f}, {high:.2f}] "
              f"(n={len(full_mc)}). Each trick at its published epochs should land there if the trade-off holds "
              f"on this copy.", "",
@@ -98,11 +84,7 @@ def main(argv=None) -> str:
                  or "-" for k in accs}
         lines.append(f"| {info['name']} (`{t}`) | {info['epochs']:g} | {len(left[t])} | {shown[MAIN]} | "
                      f"{reading(accs[MAIN], full_mc)} | {shown['test_acc']} | {shown['test_acc_tta']} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if a.out:
-        a.out.write_text(text)
-    return text
+    return emit(lines, a.out)
 
 
 if __name__ == "__main__":
