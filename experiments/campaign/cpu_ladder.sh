@@ -138,7 +138,7 @@ fp32_leave_one_out() {
 #     reach 94% (whitening 22, dirac 12.7, BN-bias lr 14.2, lookahead 10.7, alternating flip 10.8): each should
 #     land at the full recipe's accuracy on this copy. Seed by seed: seed 0 of all five (about 2 h in bf16 beside
 #     the ResNet-18 lane) gives the first reading of every trade-off, each run short enough to land within a
-#     session; seed 1 of all five after the 64-wide rung below.
+#     session (whitening and dirac are in); seed 1 of all five after them.
 #     (in bf16 against the bf16 full recipe where bf16 is native, in fp32 against the fp32 one elsewhere: a folder
 #     each, so that no report pools the two)
 PUBLISHED=(airbench94_published_epochs)           # the folder, then the precision override where not the default
@@ -152,12 +152,13 @@ published_epochs() {   # published_epochs SEED: each trick left out at its publi
             hydra.sweep.dir="$LIVE/${PUBLISHED[0]}"
     done
 }
-published_epochs 0
 # 5d. issue 30's run 2, does the lesson's ~88% come with width: the top rung at 64-128-256-512, 100 epochs, seed 0.
 #     About 1.8x the FLOPs of a 48-wide run (2-3 h beside the ResNet-18 lane): longer than what is left of most
-#     sessions, so carry.sh commits its checkpoint at a session's end, as it does ResNet-18's.
+#     sessions, so carry.sh commits its checkpoint at a session's end, as it does ResNet-18's. It runs before the
+#     rest of item 4: issue 28 is resolved (item 4 as far as the campaign got), issue 30 waits on this run.
 run ablate experiment=ladder rung=2_cosine 'model.widths=[64,128,256,512]' seed=0 $COMMON \
     hydra.sweep.dir="$LIVE/ladder_widths64"
+published_epochs 0
 published_epochs 1
 # 5. the ResNet-18 recipe (CIFAR stem, about 94% on a GPU), seed 0: about 6 h in bf16 + channels_last on an AMX
 #    Xeon, far more in fp32 on a CPU without native bf16 (precision=auto picks fp32 there). The lane above trains
