@@ -429,3 +429,17 @@ def _orthogonal_unit(x: np.ndarray) -> np.ndarray:
     c = x - x.mean()
     v = v - (v @ c) / (c @ c) * c
     return v / v.std()
+
+
+def test_prediction_interval_is_mean_plus_minus_t_sd_root_one_plus_one_over_n():
+    low, high = stats.prediction_interval([1.0, 2.0, 3.0])
+    half = sps.t.ppf(0.975, 2) * 1.0 * math.sqrt(1 + 1 / 3)
+    assert (low, high) == pytest.approx((2 - half, 2 + half))
+    assert all(math.isnan(v) for v in stats.prediction_interval([1.0]))
+
+
+def test_prediction_interval_holds_one_more_draw_95_percent_of_the_time():
+    rng = np.random.default_rng(0)
+    draws = rng.normal(size=(20000, 4))
+    hits = sum(lo <= row[3] <= hi for row in draws for lo, hi in [stats.prediction_interval(row[:3])])
+    assert 0.94 < hits / len(draws) < 0.96

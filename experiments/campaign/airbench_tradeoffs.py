@@ -14,28 +14,17 @@ that holds 0 says the seeds do not tell the two apart, not that they are equal.
 """
 from __future__ import annotations
 
-import math
 import sys
 from pathlib import Path
 
-from scipy import stats as scipy_stats
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from airbench_order import LEVELS, accuracies, by_trick, emit, load_pair, pair_arguments  # noqa: E402
 
 from ablate.config.naming import bare_override, override_key  # noqa: E402
-from ablate.report.stats import t_interval, welch  # noqa: E402
+from ablate.report.stats import prediction_interval, t_interval, welch  # noqa: E402
 
 MAIN = "test_acc_tta_multicrop"
-
-
-def prediction_interval(x: list[float], confidence: float = 0.95) -> tuple[float, float]:
-    """Where one more run from the same population lands, 95% of the time (NaN below 2 runs)."""
-    mean, sd, _, _ = t_interval(x)
-    if len(x) < 2 or not math.isfinite(sd):
-        return math.nan, math.nan
-    half = scipy_stats.t.ppf(0.5 + confidence / 2, len(x) - 1) * sd * math.sqrt(1 + 1 / len(x))
-    return mean - half, mean + half
 
 
 def reading(trick: list[float], full: list[float]) -> str:

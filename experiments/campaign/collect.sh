@@ -113,3 +113,8 @@ LESSON=experiments/references/cifar10_ladder_lesson.yaml
     --reference $LESSON
 report experiments/results/ladder_widths/widths_32 --reference $LESSON
 report experiments/results/ladder_widths/widths_64 --reference $LESSON
+# issue 30's run 2: the top rung at other widths against the ladder's, as a share of the shortfall to the lesson
+W=experiments/results/ladder_widths
+[ -d $W/widths_64 ] && changed experiments/results/ladder_cpu/ladder $W/widths_32 $W/widths_64 &&
+    python experiments/campaign/ladder_widths.py experiments/results/ladder_cpu/ladder $W/widths_32 $W/widths_64 \
+        --out $W/widths.md || true
