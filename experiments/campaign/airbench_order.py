@@ -13,31 +13,20 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
+import sys
 from pathlib import Path
 from typing import NamedTuple
 
 from omegaconf import OmegaConf
 from scipy import stats as scipy_stats
 
-from ablate.report.stats import t_interval, welch
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from campaign_records import REPO, emit, precisions, records  # noqa: E402
+
+from ablate.report.stats import t_interval, welch  # noqa: E402
 
 LEVELS = (("none", "test_acc"), ("flip", "test_acc_tta"), ("multi-crop", "test_acc_tta_multicrop"))
-REPO = Path(__file__).resolve().parents[2]
 PUBLISHED = REPO / "experiments/references/airbench94_leave_one_out.yaml"
-
-
-def precisions(recs: list[dict]) -> set[str]:
-    return {r.get("env", {}).get("precision", "unknown") for r in recs}
-
-
-def records(sweep: Path) -> list[dict]:
-    out = []
-    for rec in sorted(sweep.glob("*/results.json")):
-        r = json.loads(rec.read_text())
-        if r.get("status") == "completed":
-            out.append(r)
-    return out
 
 
 def by_trick(recs: list[dict], tricks: dict) -> dict[str, dict[int, dict]]:
@@ -94,15 +83,6 @@ def load_pair(full_sweep: Path, other_sweep: Path, published: Path, other_name: 
                          f"{other_name}: {sorted(precisions(other_recs))}): compare folders of one precision, e.g. "
                          f"the bf16 {other_name} runs against the bf16 full recipe")
     return Pair(OmegaConf.to_container(OmegaConf.load(published)), full, other_recs, precision.pop())
-
-
-def emit(lines: list[str], out: Path | None) -> str:
-    """The markdown printed, and written to `out` when given."""
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if out:
-        out.write_text(text)
-    return text
 
 
 def cell(w: dict) -> str:

@@ -19,7 +19,8 @@ from pathlib import Path
 
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from airbench_order import LEVELS, accuracies, by_trick, emit, load_pair, pair_arguments  # noqa: E402
+from airbench_order import LEVELS, accuracies, by_trick, load_pair, pair_arguments  # noqa: E402
+from campaign_records import emit  # noqa: E402
 
 from ablate.config.naming import bare_override, override_key  # noqa: E402
 from ablate.report.stats import prediction_interval, t_interval, welch  # noqa: E402

@@ -9,21 +9,19 @@ difference twice - once with a Welch 95% interval. The two sweeps differ only in
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 from pathlib import Path
 
-from ablate.report.stats import t_interval, welch
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from campaign_records import emit, precisions, records  # noqa: E402
+
+from ablate.report.stats import t_interval, welch  # noqa: E402
 
 
 def accuracies(sweep: Path) -> tuple[dict[int, float], set[str]]:
     """Final-epoch test accuracy (%) per seed of the sweep's completed records, and the precisions that ran."""
-    out, precisions = {}, set()
-    for rec in sorted(sweep.glob("*/results.json")):
-        r = json.loads(rec.read_text())
-        if r.get("status") == "completed":
-            out[int(r["seed"])] = 100 * r["metrics"]["test_acc"]
-            precisions.add(str((r.get("env") or {}).get("precision") or r["config"]["trainer"]["precision"]))
-    return out, precisions
+    recs = records(sweep)
+    return {int(r["seed"]): 100 * r["metrics"]["test_acc"] for r in recs}, precisions(recs)
 
 
 def main(argv=None) -> str:
@@ -50,12 +48,8 @@ def main(argv=None) -> str:
     w = welch(list(once.values()), list(twice.values()))
     lines += ["", f"Twice - once: **{w['delta']:+.2f} [{w['low']:+.2f}, {w['high']:+.2f}] points** (Welch, p = "
               f"{w['p']:.3f}). One more round of the same compression is evidence of the order of what the first "
-              f"round cost against the official pixels, not a measurement of it.", ""]
-    text = "\n".join(lines)
-    print(text)
-    if args.out:
-        args.out.write_text(text)
-    return text
+              f"round cost against the official pixels, not a measurement of it."]
+    return emit(lines, args.out)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from airbench_order import REPO, emit, precisions, records  # noqa: E402
+from campaign_records import REPO, emit, precisions, records  # noqa: E402
 
 from ablate.report.stats import prediction_interval, t_interval, welch  # noqa: E402
 
