@@ -114,3 +114,10 @@ def test_a_long_gap_before_the_region_began_is_not_taken_for_a_stop(clock):
     _steps(paused, clock, 3)
     paused._on_continue(signal.SIGCONT, None)           # a SIGCONT that ended no stop (sent to a running process)
     assert paused.stopped == pytest.approx(0.01)        # one step at most, never the evaluation
+
+
+def test_a_handler_between_a_regions_clear_and_its_first_mark_counts_nothing(clock):
+    paused = pauses.PauseClock()
+    paused.marks.clear()                                # where begin() is, between its two lines
+    paused._on_continue(signal.SIGCONT, None)
+    assert paused.stopped == 0.0 and len(paused.marks) == 1

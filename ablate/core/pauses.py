@@ -48,8 +48,8 @@ class PauseClock:
 
     def _on_continue(self, signum, frame) -> None:
         now = time.perf_counter()
-        times = [*self.marks, now]
-        self.stopped += max(0.0, max(b - a for a, b in zip(times, times[1:])))
+        times = [*self.marks, now]          # no marks only between begin's clear and its mark: nothing to count
+        self.stopped += max((b - a for a, b in zip(times, times[1:])), default=0.0)
         self.marks.clear()                  # this stop is counted: the next handler looks only at later gaps
         self.marks.append(now)
         if callable(self._previous):        # a handler someone installed before us still runs
