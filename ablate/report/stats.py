@@ -35,12 +35,13 @@ def t_interval(x, confidence: float = 0.95, bounds: tuple[float, float] = (-math
 def prediction_interval(x, confidence: float = 0.95) -> tuple[float, float]:
     """Where one more draw from the population of x lands, `confidence` of the time: mean +- t * sd * sqrt(1 + 1/n),
     df n-1 (NaN below 2 draws). One run against a sample: where a run of that sample's own recipe would land."""
+    x = _finite(x)
     mean, std, _, _ = t_interval(x)
-    n = len(_finite(x))
-    if n < 2 or not math.isfinite(std):
+    if not math.isfinite(std):                  # under 2 draws
         return math.nan, math.nan
-    half = stats.t.ppf(0.5 + confidence / 2, n - 1) * std * math.sqrt(1 + 1 / n)
+    half = stats.t.ppf(0.5 + confidence / 2, len(x) - 1) * std * math.sqrt(1 + 1 / len(x))
     return mean - half, mean + half
+
 
 def contrast(groups, weights, confidence: float = 0.95) -> dict:
     """A contrast sum(w_i * mean_i) of independent groups with a Welch-Satterthwaite t-interval and two-sided

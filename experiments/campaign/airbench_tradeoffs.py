@@ -17,7 +17,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from airbench_order import LEVELS, accuracies, by_trick, load_pair, pair_arguments  # noqa: E402
 from campaign_records import emit  # noqa: E402

@@ -37,6 +37,11 @@ def by_widths(recs: list[dict], rung: str) -> dict[tuple[int, ...], list[dict]]:
     return out
 
 
+def test_accs(recs: list[dict]) -> list[float]:
+    """Final-epoch test accuracy, %, of each record."""
+    return [100 * r["metrics"]["test_acc"] for r in recs]
+
+
 def difference(runs: list[float], base: list[float]) -> tuple[float, float, float]:
     """runs - base in points, with its 95% interval (see the module's docstring)."""
     if len(runs) == 1:
@@ -47,7 +52,7 @@ def difference(runs: list[float], base: list[float]) -> tuple[float, float, floa
 
 
 def row(widths: tuple[int, ...], recs: list[dict], base: list[float] | None, shortfall: float) -> str:
-    accs = [100 * r["metrics"]["test_acc"] for r in recs]
+    accs = test_accs(recs)
     mean, _, low, high = t_interval(accs)
     shown = f"{mean:.2f}" if len(accs) < 2 else f"{mean:.2f} [{low:.2f}, {high:.2f}]"
     name, precision = "-".join(map(str, widths)), ", ".join(sorted(precisions(recs)))
@@ -74,7 +79,7 @@ def main(argv=None) -> str:
         raise SystemExit(f"{a.ladder}: expected the rung {a.rung} at one width (the ladder's), found "
                          f"{sorted(ladder) or 'none'}: pass the ladder's sweep first")
     (base_widths, base_recs), = ladder.items()
-    base = [100 * r["metrics"]["test_acc"] for r in base_recs]
+    base = test_accs(base_recs)
     if len(base) < 2:
         raise SystemExit(f"need two completed seeds of rung {a.rung} in {a.ladder}, found {len(base)}")
     others: dict[tuple[int, ...], list[dict]] = defaultdict(list)
